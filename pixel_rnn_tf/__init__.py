@@ -1,0 +1,20 @@
+"""pixel_rnn_tf: Pixel Recurrent Neural Networks in TensorFlow 2 and Keras 3.
+
+van den Oord, Kalchbrenner, Kavukcuoglu, "Pixel Recurrent Neural Networks",
+ICML 2016 (arXiv:1601.06759).
+"""
+
+from pixel_rnn_tf import configs
+from pixel_rnn_tf import head
+from pixel_rnn_tf import layers
+from pixel_rnn_tf import losses
+from pixel_rnn_tf import masking
+from pixel_rnn_tf import metrics
+from pixel_rnn_tf import ops
+from pixel_rnn_tf.configs import ModelConfig
+from pixel_rnn_tf.losses import CategoricalNLL
+from pixel_rnn_tf.metrics import BitsPerDim
+from pixel_rnn_tf.models import PixelModel
+from pixel_rnn_tf.models import build_model
+
+__version__ = "0.1.0"

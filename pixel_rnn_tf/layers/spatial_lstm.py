@@ -1,0 +1,120 @@
+"""The LSTM recurrence shared by the Row LSTM and the Diagonal LSTM (§3.1, §3.2)."""
+
+import keras
+import tensorflow as tf
+
+from pixel_rnn_tf import masking
+from pixel_rnn_tf.layers.masked_conv import MaskedConv2D
+
+NUM_GATES = 4  # [o, f, i, g], in that order (§3.1).
+
+
+def lstm_update(gates, cell):
+    """One LSTM step from precomputed gate pre-activations.
+
+    `[o, f, i, g] = [σ, σ, σ, tanh](gates)`, `c = f ⊙ c_prev + i ⊙ g`,
+    `h = o ⊙ tanh(c)` (§3.1, equation 3).
+
+    Args:
+      gates: `[..., 4 * units]`, gate-major: feature `gate * units + k`.
+      cell: `[..., units]`, the previous cell state.
+
+    Returns:
+      `(hidden, cell)`, each `[..., units]`.
+    """
+    o, f, i, g = tf.split(gates, NUM_GATES, axis=-1)
+    cell = tf.sigmoid(f) * cell + tf.sigmoid(i) * tf.tanh(g)
+    hidden = tf.sigmoid(o) * tf.tanh(cell)
+    return hidden, cell
+
+
+class SpatialLSTM(keras.layers.Layer):
+    """Base of the two-dimensional LSTM layers.
+
+    Holds the masked input-to-state convolution (computed for the whole map at
+    once), the unmasked state-to-state kernel `[state_width, units, 4 * units]`
+    and the learned initial states (§5). The gate features keep the color-group
+    structure (`output_blocks=4`), and `lstm_update` is elementwise, so hidden
+    feature `k` of group `g` only depends on group-`g` gates: the channel
+    masking holds through the recurrence.
+
+    Subclasses set `input_kernel_size` and `state_width` and implement `call`.
+    """
+
+    input_kernel_size = None
+    state_width = None
+
+    def __init__(self, units, color_channels=1, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units <= 0:
+            raise ValueError(f"Expected `units` to be a positive int. Received: units={units}")
+        masking.color_groups(units, color_channels)  # Validates color_channels.
+        self.units = units
+        self.color_channels = color_channels
+
+    def build(self, input_shape):
+        self.input_to_state = MaskedConv2D(
+            NUM_GATES * self.units,
+            self.input_kernel_size,
+            mask_type="B",
+            color_channels=self.color_channels,
+            output_blocks=NUM_GATES,
+            name="input_to_state",
+        )
+        self.input_to_state.build(input_shape)
+        self.state_kernel = self.add_weight(
+            name="state_kernel",
+            shape=(self.state_width, self.units, NUM_GATES * self.units),
+            initializer="orthogonal" if self.state_width == 1 else "glorot_uniform",
+        )
+        self.initial_hidden = self.add_weight(
+            name="initial_hidden", shape=(self.units,), initializer="zeros"
+        )
+        self.initial_cell = self.add_weight(
+            name="initial_cell", shape=(self.units,), initializer="zeros"
+        )
+
+    def initial_state(self, batch_shape):
+        """Learned `(hidden, cell)` broadcast to `batch_shape + [units]`."""
+        shape = tf.concat([batch_shape, [self.units]], axis=0)
+        return (
+            tf.broadcast_to(tf.convert_to_tensor(self.initial_hidden), shape),
+            tf.broadcast_to(tf.convert_to_tensor(self.initial_cell), shape),
+        )
+
+    def state_to_state(self, hidden):
+        """Gate pre-activations from the previous row or column's hidden state.
+
+        Args:
+          hidden: `[batch, length, units]`.
+
+        Returns:
+          `[batch, length, 4 * units]`.
+        """
+        raise NotImplementedError
+
+    def scan(self, input_gates, batch_shape):
+        """Runs the recurrence over the leading axis of `input_gates`.
+
+        Args:
+          input_gates: `[steps, batch, length, 4 * units]`.
+          batch_shape: `[batch, length]`, int32.
+
+        Returns:
+          The hidden states `[steps, batch, length, units]`.
+        """
+
+        def step(state, gates):
+            hidden, cell = state
+            return lstm_update(gates + self.state_to_state(hidden), cell)
+
+        hidden, _ = tf.scan(step, input_gates, initializer=self.initial_state(batch_shape))
+        return hidden
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, color_channels=self.color_channels)
+        return config

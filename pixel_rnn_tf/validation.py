@@ -1,0 +1,70 @@
+"""Checks of user-supplied images and labels, in one place.
+
+Static properties (dtype, rank, shape) raise `ValueError` at once. Values are
+checked eagerly as `ValueError`, and inside a graph as an assertion that
+fails with `InvalidArgumentError`, so no out-of-range pixel silently indexes
+past a softmax.
+"""
+
+import tensorflow as tf
+
+
+def check_images(images, image_shape, num_levels, name="images", exact_rank=4):
+    """Validates integer images and returns them as int32.
+
+    Args:
+      images: integer `[..., height, width, channels]`.
+      image_shape: `(height, width, channels)` expected.
+      num_levels: values must lie in `[0, num_levels)`.
+      name: the argument's name, for the messages.
+      exact_rank: the rank required, or `None` to allow any leading dims.
+
+    Returns:
+      int32 tensor of the same shape.
+    """
+    images = tf.convert_to_tensor(images)
+    if not images.dtype.is_integer:
+        raise ValueError(
+            f"Expected `{name}` to have an integer dtype (pixel values in "
+            f"[0, {num_levels})). Received: {name}.dtype={images.dtype.name}"
+        )
+    rank = images.shape.rank
+    if rank is None or (exact_rank is not None and rank != exact_rank) or rank < 3:
+        expected = (
+            f"rank {exact_rank} [batch, height, width, channels]"
+            if exact_rank
+            else "rank >= 3 [..., height, width, channels]"
+        )
+        raise ValueError(f"Expected `{name}` of {expected}. Received: {name}.shape={images.shape}")
+    actual = tuple(images.shape[-3:])
+    if any(a is not None and a != e for a, e in zip(actual, image_shape)):
+        raise ValueError(
+            f"Expected `{name}` of shape [..., {', '.join(map(str, image_shape))}] "
+            f"(height, width, channels). Received: {name}.shape={images.shape}"
+        )
+    return check_range(images, num_levels, name)
+
+
+def check_range(values, upper, name):
+    """Checks integer `values` lie in `[0, upper)`; returns them as int32."""
+    values = tf.convert_to_tensor(values)
+    if tf.executing_eagerly():
+        if tf.size(values) > 0:
+            low, high = int(tf.reduce_min(values)), int(tf.reduce_max(values))
+            if low < 0 or high >= upper:
+                raise ValueError(
+                    f"Expected `{name}` values in [0, {upper}). "
+                    f"Received: values in [{low}, {high}]"
+                )
+        return tf.cast(values, tf.int32)
+    values = tf.cast(values, tf.int64)  # Compare wide: uint8 can't hold 256.
+    checks = [
+        tf.debugging.assert_greater_equal(
+            values, tf.constant(0, tf.int64), message=f"`{name}` values must be >= 0"
+        ),
+        tf.debugging.assert_less(
+            values, tf.constant(upper, tf.int64), message=f"`{name}` values must be < {upper}"
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.cast(values, tf.int32)

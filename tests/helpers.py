@@ -1,0 +1,126 @@
+"""Shared test helpers: random images, dependence measurement, round trips.
+
+Written once, used by every model and layer test (keras-hub's TestCase habit).
+"""
+
+import itertools
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import pixel_rnn_tf as prt
+
+
+def random_images(shape, num_levels, seed=0):
+    """Uniform int32 images `shape` with values in `[0, num_levels)`."""
+    return np.random.default_rng(seed).integers(0, num_levels, size=shape).astype(np.int32)
+
+
+def tiny_config(arch, image_shape, num_layers=1, num_levels=4, hidden_units=6, **kwargs):
+    """A small `ModelConfig`; hidden_units 6 splits evenly into 3 colors."""
+    return prt.ModelConfig(
+        arch=arch,
+        image_shape=image_shape,
+        num_levels=num_levels,
+        num_layers=num_layers,
+        hidden_units=hidden_units,
+        output_units=kwargs.pop("output_units", 12),
+        **kwargs,
+    )
+
+
+def randomize_weights(model, seed=0, scale=0.5):
+    """Replaces every weight by seeded noise so no connection is zero by chance.
+
+    Zero-initialized weights (biases, learned initial states, class biases)
+    would hide dependencies; masks are applied in `call`, so the stored
+    kernels may hold anything.
+    """
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(rng.normal(0.0, scale, size=variable.shape).astype(variable.dtype))
+    return model
+
+
+def flat_order(image_shape):
+    """Positions `(i, j, c)` in the model's order: raster, then channel."""
+    height, width, channels = image_shape
+    return list(itertools.product(range(height), range(width), range(channels)))
+
+
+def gradient_dependence(model, images, labels=None):
+    """Which inputs each output depends on, from exact gradients.
+
+    Args:
+      model: a `PixelModel`.
+      images: int `[batch, H, W, C]`.
+
+    Returns:
+      bool `[batch, H, W, C, batch, H, W, C]`: entry `[b, i, j, c, b2, i2,
+      j2, c2]` is True where the logits of `(b, i, j, c)` have a non-zero
+      gradient with respect to input `(b2, i2, j2, c2)`.
+    """
+    scaled = tf.Variable(model.scale(tf.constant(images)))
+    num_levels = model.config.num_levels
+    # A random projection of the levels: a plain sum could cancel.
+    projection = tf.constant(
+        np.random.default_rng(1).normal(size=(num_levels,)).astype(np.float32)
+    )
+    with tf.GradientTape() as tape:
+        logits = model.logits_from_scaled(scaled)
+        outputs = tf.reduce_sum(logits * projection, axis=-1)  # [B, H, W, C]
+    jacobian = tape.jacobian(outputs, scaled)
+    return np.abs(jacobian.numpy()) > 0
+
+
+def black_box_violations(model, image_shape, num_levels, seed=0, label=None):
+    """Positions `k` where changing the pixels at flat positions `>= k` moves
+    the logits at flat positions `<= k`; empty when the model is causal.
+
+    All the changed images go through the model as one batch (batch items
+    are independent, which `gradient_dependence` checks).
+    """
+    order = flat_order(image_shape)
+    size = len(order)
+    base = random_images((1,) + image_shape, num_levels, seed).reshape(1, size)
+    shift = np.random.default_rng(seed + 1).integers(1, num_levels, size=(size, size))
+    later = np.triu(np.ones((size, size), bool))  # Row k: flat positions >= k.
+    changed = np.where(later, (base + shift) % num_levels, base)  # [size, size]
+    images = np.concatenate([base, changed]).reshape((size + 1,) + image_shape)
+    inputs = images if label is None else (images, np.full(size + 1, label, np.int32))
+    logits = model(inputs).numpy().reshape(size + 1, size, num_levels)
+    moved = ~np.isclose(logits[1:], logits[:1], atol=1e-5).all(-1)  # [k, position]
+    not_after_k = np.tril(np.ones((size, size), bool))  # Row k: flat positions <= k.
+    return [(k, order[p]) for k, p in zip(*np.nonzero(moved & not_after_k))]
+
+
+def all_images(image_shape, num_levels):
+    """Every image of a tiny space, int32 `[num_levels ** D, H, W, C]`."""
+    size = int(np.prod(image_shape))
+    values = np.array(list(itertools.product(range(num_levels), repeat=size)), np.int32)
+    return values.reshape((-1,) + tuple(image_shape))
+
+
+def total_probability(model, image_shape, num_levels, labels=None):
+    """Sum of `exp(log_prob)` over every image of the space."""
+    images = all_images(image_shape, num_levels)
+    inputs = images if labels is None else (images, np.full(len(images), labels, np.int32))
+    logits = model(inputs)
+    return float(tf.reduce_sum(tf.exp(prt.head.log_prob(logits, images))))
+
+
+def assert_keras_round_trip(model, inputs, tmp_path):
+    """`get_config`/`from_config` and `.keras` save/reload (safe mode) keep outputs."""
+    expected = keras.ops.convert_to_numpy(model(inputs))
+    clone = model.__class__.from_config(model.get_config())
+    clone.build(model.input_shape if hasattr(model, "input_shape") else None)
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(inputs)), expected, atol=1e-6)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded(inputs)), expected, atol=1e-6
+    )
+    return reloaded
