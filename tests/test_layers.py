@@ -1,0 +1,194 @@
+"""Keras layers: references, serialization and argument checks."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pixel_rnn_tf import layers
+from pixel_rnn_tf import masking
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _lstm_update(gates, cell):
+    o, f, i, g = np.split(gates, 4, axis=-1)
+    cell = _sigmoid(f) * cell + _sigmoid(i) * np.tanh(g)
+    return _sigmoid(o) * np.tanh(cell), cell
+
+
+def _randomize(layer, seed=0):
+    rng = np.random.default_rng(seed)
+    for weight in layer.weights:
+        weight.assign(rng.normal(0, 0.5, weight.shape).astype(np.float32))
+    return layer
+
+
+def _conv_same(x, kernel, bias):
+    """numpy 'same' convolution `[B, H, W, F] x [kh, kw, F, G]`."""
+    kh, kw = kernel.shape[:2]
+    padded = np.pad(x, [(0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)])
+    out = np.zeros(x.shape[:3] + (kernel.shape[3],))
+    for di in range(kh):
+        for dj in range(kw):
+            window = padded[:, di : di + x.shape[1], dj : dj + x.shape[2]]
+            out += window @ kernel[di, dj]
+    return out + bias
+
+
+def test_lstm_update_matches_equations():
+    rng = np.random.default_rng(0)
+    gates, cell = rng.normal(size=(2, 3, 8)), rng.normal(size=(2, 3, 2))
+    hidden, new_cell = layers.lstm_update(tf.constant(gates), tf.constant(cell))
+    expected_hidden, expected_cell = _lstm_update(gates, cell)
+    np.testing.assert_allclose(hidden, expected_hidden, rtol=1e-6)
+    np.testing.assert_allclose(new_cell, expected_cell, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kernel_size,mask_type,channels", [(3, "A", 3), ((1, 3), "B", 1), (7, "B", 3)])
+def test_masked_conv_matches_reference(kernel_size, mask_type, channels):
+    x = np.random.default_rng(1).normal(size=(2, 5, 6, 6)).astype(np.float32)
+    layer = _randomize(layers.MaskedConv2D(9, kernel_size, mask_type, channels))
+    layer.build(x.shape)
+    _randomize(layer)
+    mask = masking.kernel_mask(
+        kernel_size, masking.color_groups(6, channels), masking.color_groups(9, channels), mask_type
+    )
+    expected = _conv_same(x, layer.kernel.numpy() * mask, layer.bias.numpy())
+    np.testing.assert_allclose(layer(x), expected, atol=1e-4)
+
+
+def test_masked_conv_mask_holds_after_training_step():
+    layer = layers.MaskedConv2D(3, 3, "A", 3)
+    x = tf.random.stateless_normal([1, 4, 4, 3], seed=[1, 2])
+    layer.build(x.shape)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x) ** 2)
+    gradient = tape.gradient(loss, layer.kernel)
+    # Masked weights get no gradient: the mask is applied in call().
+    assert np.all(gradient.numpy()[layer.mask == 0] == 0)
+
+
+def row_lstm_reference(layer, x):
+    """Row LSTM by explicit loops over rows (§3.1)."""
+    gates_x = _conv_same(
+        x, layer.input_to_state.masked_kernel.numpy(), layer.input_to_state.bias.numpy()
+    )
+    batch, height, width, _ = x.shape
+    kernel = layer.state_kernel.numpy()  # [k, h, 4h]
+    half = kernel.shape[0] // 2
+    hidden = np.broadcast_to(layer.initial_hidden.numpy(), (batch, width, layer.units))
+    cell = np.broadcast_to(layer.initial_cell.numpy(), (batch, width, layer.units))
+    outputs = []
+    for i in range(height):
+        padded = np.pad(hidden, [(0, 0), (half, half), (0, 0)])
+        state_gates = sum(padded[:, d : d + width] @ kernel[d] for d in range(kernel.shape[0]))
+        hidden, cell = _lstm_update(gates_x[:, i] + state_gates, cell)
+        outputs.append(hidden)
+    return np.stack(outputs, axis=1)
+
+
+def diagonal_lstm_reference(layer, x):
+    """Diagonal LSTM by explicit loops over the skewed map's columns (§3.2)."""
+    gates_x = _conv_same(
+        x, layer.input_to_state.masked_kernel.numpy(), layer.input_to_state.bias.numpy()
+    )
+    batch, height, width, _ = x.shape
+    skewed = np.zeros((batch, height, width + height - 1, gates_x.shape[-1]))
+    for r in range(height):
+        skewed[:, r, r : r + width] = gates_x[:, r]
+    kernel = layer.state_kernel.numpy()  # [2, h, 4h]: upper row, current row.
+    hidden = np.broadcast_to(layer.initial_hidden.numpy(), (batch, height, layer.units))
+    cell = np.broadcast_to(layer.initial_cell.numpy(), (batch, height, layer.units))
+    columns = []
+    for s in range(width + height - 1):
+        upper = np.concatenate([np.zeros_like(hidden[:, :1]), hidden[:, :-1]], axis=1)
+        hidden, cell = _lstm_update(skewed[:, :, s] + upper @ kernel[0] + hidden @ kernel[1], cell)
+        columns.append(hidden)
+    skewed_out = np.stack(columns, axis=2)
+    return np.stack([skewed_out[:, r, r : r + width] for r in range(height)], axis=1)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_row_lstm_matches_reference(channels):
+    x = np.random.default_rng(2).normal(size=(2, 4, 5, 6)).astype(np.float32)
+    layer = layers.RowLSTM(3 if channels == 3 else 2, channels)
+    layer.build(x.shape)
+    _randomize(layer)
+    np.testing.assert_allclose(layer(x), row_lstm_reference(layer, x), atol=1e-4)
+
+
+@pytest.mark.parametrize("hw", [(4, 5), (5, 3)])
+def test_diagonal_lstm_matches_reference(hw):
+    x = np.random.default_rng(3).normal(size=(2,) + hw + (6,)).astype(np.float32)
+    layer = layers.DiagonalLSTM(3, 3)
+    layer.build(x.shape)
+    _randomize(layer)
+    np.testing.assert_allclose(layer(x), diagonal_lstm_reference(layer, x), atol=1e-4)
+
+
+def test_diagonal_bilstm_is_left_plus_shifted_mirrored_right():
+    x = np.random.default_rng(4).normal(size=(1, 4, 5, 6)).astype(np.float32)
+    layer = layers.DiagonalBiLSTM(3, 3)
+    layer.build(x.shape)
+    _randomize(layer)
+    left = diagonal_lstm_reference(layer.left_to_right, x)
+    right = diagonal_lstm_reference(layer.right_to_left, x[:, :, ::-1])[:, :, ::-1]
+    expected = left.copy()
+    expected[:, 1:] += right[:, :-1]  # Shifted down one row (§3.2).
+    np.testing.assert_allclose(layer(x), expected, atol=1e-4)
+
+
+LAYERS = [
+    (layers.MaskedConv2D, dict(filters=6, kernel_size=(1, 3), mask_type="A", color_channels=3)),
+    (layers.RowLSTM, dict(units=3, color_channels=3, kernel_width=3)),
+    (layers.DiagonalLSTM, dict(units=3, color_channels=1)),
+    (layers.DiagonalBiLSTM, dict(units=3, color_channels=3)),
+    (layers.PixelCNNBlock, dict(hidden_units=3, color_channels=3, residual=False)),
+    (layers.RowLSTMBlock, dict(hidden_units=3, color_channels=1)),
+    (layers.DiagonalBiLSTMBlock, dict(hidden_units=3, color_channels=3)),
+    (layers.OutputStack, dict(output_units=6, num_levels=4, color_channels=3)),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs", LAYERS, ids=[cls.__name__ for cls, _ in LAYERS])
+def test_layer_round_trip(cls, kwargs, tmp_path):
+    x = np.random.default_rng(5).normal(size=(2, 3, 4, 6)).astype(np.float32)
+    layer = cls(**kwargs)
+    layer.build(x.shape)
+    _randomize(layer)
+    expected = layer(x).numpy()
+    clone = cls.from_config(layer.get_config())
+    clone.build(x.shape)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(clone(x), expected, atol=1e-6)
+    # `.keras` round trip, safe mode: the registered name is enough.
+    model = keras.Sequential([keras.Input((3, 4, 6)), layer])
+    model.save(tmp_path / "layer.keras")
+    reloaded = keras.saving.load_model(tmp_path / "layer.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded(x), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: layers.MaskedConv2D(0, 3), "filters=0"),
+        (lambda: layers.MaskedConv2D(4, 2), "kernel_size=2"),
+        (lambda: layers.MaskedConv2D(4, -3), "kernel_size=-3"),
+        (lambda: layers.MaskedConv2D(4, 3, mask_type="C"), "mask_type='C'"),
+        (lambda: layers.MaskedConv2D(4, 3, color_channels=2), "color_channels=2"),
+        (lambda: layers.RowLSTM(0), "units=0"),
+        (lambda: layers.RowLSTM(4, kernel_width=2), "kernel_width=2"),
+        (lambda: layers.RowLSTM(4, color_channels=4), "color_channels=4"),
+        (lambda: layers.DiagonalLSTM(-1), "units=-1"),
+        (lambda: layers.DiagonalBiLSTM(0), "units=0"),
+        (lambda: layers.DiagonalBiLSTM(4, color_channels=2), "color_channels=2"),
+        (lambda: layers.PixelCNNBlock(0), "hidden_units=0"),
+        (lambda: layers.PixelCNNBlock(4, kernel_size=4), "kernel_size=4"),
+    ],
+)
+def test_bad_arguments(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
