@@ -12,10 +12,9 @@ The paper's configurations are presets:
       --test_split='test[8000:]'
 """
 
-import os
-
 from absl import app
 from absl import flags
+import tensorflow as tf
 
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
@@ -45,6 +44,43 @@ _LEARNING_RATE = flags.DEFINE_float(
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of initialization, shuffling and sampling.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 16, "Samples in the grid.", lower_bound=0)
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "runs/demo", "Where outputs are written.")
+_CLIPNORM = flags.DEFINE_float("clipnorm", None, "Gradient norm clipping.", lower_bound=0.0)
+_STRATEGY = flags.DEFINE_enum(
+    "strategy", "default", ["default", "mirrored", "multi_worker", "tpu"],
+    "tf.distribute strategy: multi_worker reads TF_CONFIG; tpu uses --tpu.",
+)
+_TPU = flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+_PRECISION = flags.DEFINE_enum("precision", "float32", list(training.PRECISIONS), "Compute dtype.")
+_JIT_COMPILE = flags.DEFINE_bool("jit_compile", False, "XLA-compile the training step.")
+_BACKUP_EVERY = flags.DEFINE_string(
+    "backup_every", "epoch", "Back up every epoch ('epoch') or every N batches."
+)
+_SAMPLE_EVERY = flags.DEFINE_integer(
+    "sample_every_n_epochs", 0, "TensorBoard sample images every N epochs (0: never).",
+    lower_bound=0,
+)
+
+
+def make_strategy(name, tpu=None):
+    """The `tf.distribute` strategy named by --strategy."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    return tf.distribute.get_strategy()
+
+
+def _backup_every(value):
+    if value == "epoch":
+        return value
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise app.UsageError(f"--backup_every must be 'epoch' or a positive int. Received: {value!r}")
 
 
 def main(argv):
@@ -70,6 +106,12 @@ def main(argv):
         learning_rate=_LEARNING_RATE.value,
         steps_per_epoch=_STEPS_PER_EPOCH.value,
         seed=_SEED.value,
+        clipnorm=_CLIPNORM.value,
+        strategy=make_strategy(_STRATEGY.value, _TPU.value),
+        precision=_PRECISION.value,
+        jit_compile=_JIT_COMPILE.value,
+        backup_every=_backup_every(_BACKUP_EVERY.value),
+        sample_every_n_epochs=_SAMPLE_EVERY.value,
         num_samples=_NUM_SAMPLES.value,
     )
     print(training.format_results(results))

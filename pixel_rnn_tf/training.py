@@ -1,16 +1,26 @@
-"""`train`: the library entry of training, with plain arguments (no flags)."""
+"""`train`: the library entry of training, with plain arguments (no flags).
+
+Training is plain `model.fit` with RMSProp (§5), `CategoricalNLL` and
+`BitsPerDim`, under any `tf.distribute` strategy, in float32 or mixed
+precision, optionally XLA-compiled. A run writes into `output_dir`:
+
+    backup/          AtomicBackupAndRestore: rerunning the same command resumes
+    logs/            TensorBoard scalars (loss, bits/dim, learning rate), samples
+    last.keras       after every epoch, best.keras on the best validation loss
+    model.keras      the final model
+    results.json     NLL in nats and bits/dim; samples.png, completions.png
+"""
 
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from pixel_rnn_tf import callbacks as callbacks_lib
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import metrics
@@ -20,8 +30,9 @@ from pixel_rnn_tf.losses import CategoricalNLL
 from pixel_rnn_tf.metrics import BitsPerDim
 from pixel_rnn_tf.models import build_model
 
-# RMSProp, as in the paper (§5).
-DEFAULT_LEARNING_RATE = 1e-3
+DEFAULT_LEARNING_RATE = 1e-3  # RMSProp, as in the paper (§5).
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+EVAL_BATCH_SIZE = 64
 
 
 def compile_model(model, learning_rate=DEFAULT_LEARNING_RATE, clipnorm=None, jit_compile=False):
@@ -45,7 +56,11 @@ def pairs(images, batch_size, shuffle_seed=None):
       shuffle_seed: `None` for no shuffling, else the seed of a shuffle that
         is redone every epoch.
     """
-    dataset = images if isinstance(images, tf.data.Dataset) else tf.data.Dataset.from_tensor_slices(images)
+    dataset = (
+        images
+        if isinstance(images, tf.data.Dataset)
+        else tf.data.Dataset.from_tensor_slices(images)
+    )
     dataset = dataset.cache()  # Deterministic preprocessing happens once.
     if shuffle_seed is not None:
         dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -53,26 +68,67 @@ def pairs(images, batch_size, shuffle_seed=None):
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def evaluate_nll(model, images, batch_size=64):
+def epoch_batches(images, batch_size, seed, start_epoch=0):
+    """An endless dataset of `(images, images)` batches, resumable by epoch.
+
+    Epoch `e` visits `images` in a permutation that depends only on
+    `(seed, e)` (a stateless index shuffle), so a run resumed at epoch `e`
+    sees exactly the batches an uninterrupted run would. Each epoch has
+    `len(images) // batch_size` full batches.
+
+    Args:
+      images: int array `[N, H, W, C]`.
+      batch_size: int, the global batch size.
+      seed: int.
+      start_epoch: the first epoch to produce.
+    """
+    images = np.asarray(images)
+    count = len(images)
+    per_epoch = count // batch_size * batch_size
+    if per_epoch == 0:
+        raise ValueError(
+            f"Expected at least `batch_size` images. Received: {count} images, "
+            f"batch_size={batch_size}"
+        )
+    table = tf.constant(images)
+
+    def epoch(e):
+        order = tf.random.experimental.index_shuffle(
+            tf.range(per_epoch, dtype=tf.int64),
+            seed=tf.stack([tf.cast(seed, tf.int64), e]),
+            max_index=count - 1,
+        )
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    dataset = tf.data.Dataset.range(start_epoch, 2**62).flat_map(epoch)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    dataset = dataset.map(lambda i: tf.gather(table, i), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(lambda x: (x, x)).prefetch(tf.data.AUTOTUNE)
+
+
+def evaluate_nll(model, images, batch_size=EVAL_BATCH_SIZE):
     """Mean NLL of `images` under `model`: `{"nats": ..., "bits_per_dim": ...}`."""
     results = model.evaluate(pairs(images, batch_size), verbose=0, return_dict=True)
     nats = float(results["loss"])
-    return {"nats": nats, "bits_per_dim": float(metrics.bits_per_dim(nats, model.config.image_shape))}
+    return {
+        "nats": nats,
+        "bits_per_dim": float(metrics.bits_per_dim(nats, model.config.image_shape)),
+    }
 
 
 def save_model_atomically(model, path):
     """Writes `model` to `path` (`.keras`) whole or not at all."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".keras", dir=directory)
-    os.close(handle)
-    try:
-        model.save(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return path
+    return callbacks_lib.atomic_write(path, model.save)
+
+
+def _is_chief(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+        and "chief" not in resolver.cluster_spec().as_dict()
+    )
 
 
 def train(
@@ -86,31 +142,55 @@ def train(
     epochs=10,
     batch_size=16,
     learning_rate=DEFAULT_LEARNING_RATE,
+    clipnorm=None,
     steps_per_epoch=None,
     seed=0,
+    strategy=None,
+    precision="float32",
+    jit_compile=False,
+    backup_every="epoch",
+    sample_every_n_epochs=0,
     num_samples=16,
     verbose="auto",
 ):
     """Trains a model on a named data set and reports its NLL.
 
+    Rerunning the same call after an interruption resumes from the last
+    backup in `output_dir/backup` (epoch-exact: the data order of an epoch
+    depends only on the seed and the epoch).
+
     Args:
       config: a `ModelConfig` or a preset name.
       dataset: a name known to `pixel_rnn_tf.data`.
-      output_dir: where `model.keras` and `results.json` are written.
+      output_dir: where the run's files are written (see the module doc).
       data_dir, train_split, test_split: passed to `data.load`.
-      epochs, batch_size, learning_rate, steps_per_epoch: training budget.
-      seed: seeds weights initialization, shuffling and sampling.
+      epochs, batch_size, learning_rate, clipnorm, steps_per_epoch: the
+        training budget; `batch_size` is global (split across replicas).
+      seed: seeds initialization, data order and sampling.
+      strategy: a `tf.distribute.Strategy`, or `None` for the default.
+      precision: "float32", "mixed_float16" or "mixed_bfloat16"; logits
+        and the likelihood stay float32.
+      jit_compile: XLA-compile the training step.
+      backup_every: "epoch" or a number of batches.
+      sample_every_n_epochs: image summaries of samples in TensorBoard; 0: none.
       num_samples: samples drawn into `samples.png`, and test images whose
         lower halves are completed into `completions.png`; 0 for none.
       verbose: Keras's progress bar setting.
 
     Returns:
       dict with the config, train and test NLL in nats and bits/dim, the
-      number of parameters, the training time and the model's path.
+      number of parameters, the training time and the files written.
     """
     if isinstance(config, str):
         config = configs.get(config)
-    keras.utils.set_random_seed(seed)
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"Expected `precision` to be one of {PRECISIONS}. Received: precision={precision!r}"
+        )
+    strategy = strategy or tf.distribute.get_strategy()
+    if not _is_chief(strategy):
+        # Workers other than the chief write where they cannot clobber it.
+        output_dir = os.path.join(output_dir, "workers", str(strategy.cluster_resolver.task_id))
     load = dict(num_levels=config.num_levels, data_dir=data_dir, as_numpy=True)
     train_images = data.load(dataset, train_split, **load)
     test_images = data.load(dataset, test_split, **load)
@@ -119,29 +199,62 @@ def train(
             f"The data set {dataset!r} has images of shape {tuple(train_images.shape[1:])} "
             f"but the model expects image_shape={config.image_shape}."
         )
-    model = compile_model(build_model(config), learning_rate)
+    keras.utils.set_random_seed(seed)
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        with strategy.scope():
+            model = compile_model(build_model(config), learning_rate, clipnorm, jit_compile)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+    os.makedirs(output_dir, exist_ok=True)
+    backup = callbacks_lib.AtomicBackupAndRestore(
+        os.path.join(output_dir, "backup"), save_freq=backup_every
+    )
+    state = backup.saved_state()
+    start_epoch = int(state["epoch"]) if state else 0
+    files = callbacks_lib.ModelFiles(output_dir)
+    log_dir = os.path.join(output_dir, "logs")
+    callbacks = [
+        callbacks_lib.StopOnNaN(files.last_path),
+        backup,
+        files,
+        keras.callbacks.TensorBoard(log_dir, write_graph=False),
+    ]
+    if sample_every_n_epochs:
+        callbacks.append(
+            callbacks_lib.SampleImages(log_dir, every_n_epochs=sample_every_n_epochs, seed=seed)
+        )
     start = time.time()
-    train_data = pairs(train_images, batch_size, shuffle_seed=seed)
-    if steps_per_epoch:
-        train_data = train_data.repeat()
     model.fit(
-        train_data,
+        epoch_batches(train_images, batch_size, seed, start_epoch),
         epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        validation_data=pairs(test_images, 64),
+        steps_per_epoch=steps_per_epoch or len(train_images) // batch_size,
+        validation_data=pairs(test_images, EVAL_BATCH_SIZE),
+        callbacks=callbacks,
+        shuffle=False,  # epoch_batches already orders each epoch.
         verbose=verbose,
     )
     seconds = time.time() - start
-    os.makedirs(output_dir, exist_ok=True)
-    model_path = save_model_atomically(model, os.path.join(output_dir, "model.keras"))
+    nan_stop = callbacks[0].stopped_at
+    if nan_stop is not None:
+        raise FloatingPointError(
+            f"Training stopped at epoch {nan_stop[0] + 1}, batch {nan_stop[1]}: the loss "
+            f"became NaN or infinite. The last good model is {files.last_path} "
+            "(if it exists); lower the learning rate or set clipnorm."
+        )
     results = {
         "config": config.to_dict(),
         "dataset": dataset,
+        "splits": {"train": train_split, "test": test_split},
         "train": evaluate_nll(model, train_images),
         "test": evaluate_nll(model, test_images),
         "num_params": int(model.count_params()),
+        "epochs": epochs,
+        "resumed_from_epoch": start_epoch,
         "train_seconds": round(seconds, 1),
-        "model_path": model_path,
+        "model_path": save_model_atomically(model, os.path.join(output_dir, "model.keras")),
     }
     if num_samples:
         results.update(write_pictures(model, test_images[:num_samples], output_dir, seed))
@@ -162,14 +275,17 @@ def write_pictures(model, images, output_dir, seed):
     known[: height // 2] = True  # The upper half, a prefix in raster order.
     completions = sampling.complete(model, images, known, seed=(seed, 2))
     num_levels = model.config.num_levels
-    # Each row of the completion grid: the original, then the completion.
-    pairs_of_rows = np.stack([images, completions.numpy()], axis=1).reshape((-1,) + images.shape[1:])
+    # Each row of the completion grid alternates originals and completions.
+    interleaved = np.stack([images, completions.numpy()], axis=1)
+    interleaved = interleaved.reshape((-1,) + images.shape[1:])  # [2N, H, W, C]
     return {
         "samples_path": visualize.save_grid(
             samples.numpy(), os.path.join(output_dir, "samples.png"), num_levels=num_levels
         ),
         "completions_path": visualize.save_grid(
-            pairs_of_rows, os.path.join(output_dir, "completions.png"), num_levels=num_levels,
+            interleaved,
+            os.path.join(output_dir, "completions.png"),
+            num_levels=num_levels,
             num_cols=2 * int(math.ceil(math.sqrt(len(images)))),
         ),
     }
@@ -187,7 +303,8 @@ def format_results(results):
     ]
     for split in ("train", "test"):
         lines.append(
-            f"| {split} | {results[split]['nats']:.3f} | {results[split]['bits_per_dim']:.4f} |"
+            f"| {split} ({results['splits'][split]}) | {results[split]['nats']:.3f} "
+            f"| {results[split]['bits_per_dim']:.4f} |"
         )
     for key in ("model_path", "samples_path", "completions_path", "export_path"):
         if key in results:
