@@ -5,13 +5,19 @@ ICML 2016 (arXiv:1601.06759).
 """
 
 from pixel_rnn_tf import configs
+from pixel_rnn_tf import distribution
+from pixel_rnn_tf import evaluation
 from pixel_rnn_tf import head
 from pixel_rnn_tf import layers
 from pixel_rnn_tf import losses
 from pixel_rnn_tf import masking
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import ops
+from pixel_rnn_tf import sampling
 from pixel_rnn_tf.configs import ModelConfig
+from pixel_rnn_tf.distribution import Dequantized
+from pixel_rnn_tf.distribution import PixelRNN
+from pixel_rnn_tf.evaluation import evaluate
 from pixel_rnn_tf.losses import CategoricalNLL
 from pixel_rnn_tf.metrics import BitsPerDim
 from pixel_rnn_tf.models import PixelModel

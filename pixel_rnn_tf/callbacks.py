@@ -45,6 +45,10 @@ class CheckpointError(RuntimeError):
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """`keras.callbacks.BackupAndRestore` whose backups are written whole.
 
+    With `save_freq` a number of batches, a resumed run restarts the epoch
+    of the backup from its first batch with the backup's weights (Keras
+    resumes by epoch); only epoch backups make a resumed run bit-exact.
+
     Each backup is a weights file named after its epoch and batch, written
     to a temporary file and renamed; then a small metadata file naming it
     (and the previous backup) is replaced the same way. A kill at any moment
@@ -65,6 +69,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
         self._metadata_path = os.path.join(backup_dir, self.METADATA)
         self._last_logs = None
+        self.restored_epoch = None
 
     def saved_state(self):
         """The metadata of the latest backup, or `None` without one."""
@@ -89,30 +94,46 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             ) from error
         return state
 
-    def on_train_begin(self, logs=None):
+    def restore(self, model):
+        """Loads the latest backup that loads into `model`.
+
+        Falls back to the previous backup when the latest fails to load.
+
+        Returns:
+          The number of epochs the restored state has completed, or `None`
+          when there is no backup.
+
+        Raises:
+          CheckpointError: there are backups and none loads.
+        """
         state = self.saved_state()
         if state is None:
-            return
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
+            return None
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
         errors = []
         for candidate in (state, state.get("previous")):
             if not candidate:
                 continue
             path = os.path.join(self.backup_dir, candidate["weights"])
             try:
-                self.model.load_weights(path)
+                model.load_weights(path)
             except Exception as error:  # h5py and Keras raise several types.
                 errors.append(f"{path}: {error}")
                 continue
-            self.model._initial_epoch = int(candidate["epoch"])
-            self.restored_epoch = int(candidate["epoch"])
             if errors:
                 print(f"Backup {errors[0]} failed to load; restored the previous one.")
-            return
+            self.restored_epoch = int(candidate["epoch"])
+            return self.restored_epoch
         raise CheckpointError(
             f"No backup in {self.backup_dir} could be restored: {'; '.join(errors)}"
         )
+
+    def on_train_begin(self, logs=None):
+        if self.restored_epoch is None:
+            self.restore(self.model)
+        if self.restored_epoch is not None:
+            self.model._initial_epoch = self.restored_epoch
 
     def on_epoch_end(self, epoch, logs=None):
         self._last_logs = logs

@@ -1,6 +1,16 @@
-"""`PixelRNN`: a trained network as a `tfp.distributions.Distribution`."""
+"""PixelRNN likelihoods as composable `tfp.distributions.Distribution`s.
 
-import numpy as np
+* `PixelRNN`: the exact discrete distribution of images defined by a
+  `PixelModel` (§2), optionally class-conditional.
+* `Dequantized`: its uniformly dequantized continuous density (§5.1), the
+  quantity to compare with continuous models.
+
+Both follow tfp's conventions (`parameters`, batch and event shapes,
+stateless `seed`s), so they compose with `tfd.Sample`, `tfd.Mixture`,
+`tfd.Independent`, joint distributions and `tfd.TransformedDistribution`,
+eagerly and under `tf.function`.
+"""
+
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -9,6 +19,14 @@ from pixel_rnn_tf import sampling
 from pixel_rnn_tf import validation
 
 tfd = tfp.distributions
+tfb = tfp.bijectors
+
+
+def _no_constraining_bijector():
+    # Neither a network nor integer labels can be reparameterized by a
+    # bijector from unconstrained reals; tfp asks only when building
+    # trainable surrogates.
+    raise NotImplementedError("No constraining bijector exists for this parameter.")
 
 
 class PixelRNN(tfd.Distribution):
@@ -16,26 +34,55 @@ class PixelRNN(tfd.Distribution):
 
     `p(x) = Π_i p(x_i | x_<i)` over pixels in raster order, and R, G, B inside
     a pixel (§2), each conditional a categorical over `num_levels` values.
-    It composes with other tfp distributions (`tfd.Sample`, `tfd.Mixture`,
-    joint distributions) and works under `tf.function`.
+    `log_prob` is one teacher-forced pass of the network through the package's
+    one categorical head (`head.log_prob`); `sample` is the package's one
+    exact sampler (`sampling.sample`).
+
+    Shapes: event shape `[height, width, channels]`, dtype int32. Batch shape
+    `[]`, or the shape of `conditional_input` for a class-conditional model:
+    `PixelRNN(model, conditional_input=[0, 1, 2])` is a batch of three
+    distributions, one per class. `log_prob(images)` takes int images
+    `[..., height, width, channels]` whose leading dimensions broadcast
+    against the batch shape, and returns nats `[...]`.
+    `sample(sample_shape, seed)` returns int32
+    `sample_shape + batch_shape + [height, width, channels]`; a stateless seed
+    (a pair of ints or an int32 `[2]` tensor) gives the same images every
+    time, an int or `None` seed follows tfp's stateful semantics.
+
+    The mean, mode, variance and entropy need a sum (or a maximum) over every
+    possible image, so they raise `NotImplementedError`; estimate them from
+    samples.
 
     Args:
       model: a built `PixelModel`.
-      conditional_input: for a class-conditional model, int labels of any
-        shape; it becomes the batch shape. `None` otherwise.
-      sample_method: the `sampling.sample` method used by `sample`.
-      validate_args, allow_nan_stats, name: as in `tfd.Distribution`.
-
-    Shapes: event shape `[height, width, channels]`, dtype int32; batch
-    shape `[]`, or the shape of `conditional_input`.
+      conditional_input: for a class-conditional model (`num_classes` set),
+        int labels of any shape with values in `[0, num_classes)`; their
+        shape is the batch shape. Must be `None` otherwise.
+      sample_method: the `sampling.sample` method used by `sample`: "auto",
+        "naive" or "cached".
+      validate_args, allow_nan_stats, name: as in `tfd.Distribution`. Images
+        and labels are always validated (an out-of-range value would silently
+        index past the softmax or the class embedding).
 
     Example:
 
     ```python
+    import pixel_rnn_tf as prt
+    import tensorflow_probability as tfp
+    tfd = tfp.distributions
+
     model = prt.build_model(prt.configs.get("digits_pixel_cnn"))
     dist = prt.PixelRNN(model)
-    images = dist.sample(4, seed=(1, 2))  # [4, 8, 8, 1] int32
-    nats = dist.log_prob(images)           # [4]
+    images = dist.sample(4, seed=(1, 2))   # [4, 8, 8, 1] int32
+    nats = -dist.log_prob(images)          # [4]
+
+    # A class-conditional model and a class prior, as one joint distribution.
+    cond = prt.build_model(prt.configs.get("digits_pixel_cnn", num_classes=10))
+    joint = tfd.JointDistributionNamed(dict(
+        label=tfd.Categorical(logits=tf.zeros([10]), dtype=tf.int32),
+        image=lambda label: prt.PixelRNN(cond, conditional_input=label)))
+    draw = joint.sample(2, seed=(3, 4))    # {"label": [2], "image": [2, 8, 8, 1]}
+    joint.log_prob(draw)                   # [2]
     ```
     """
 
@@ -49,20 +96,37 @@ class PixelRNN(tfd.Distribution):
         name="PixelRNN",
     ):
         parameters = dict(locals())
-        config = model.config
+        config = getattr(model, "config", None)
+        if config is None or not hasattr(config, "image_shape"):
+            raise ValueError(
+                "Expected `model` to be a PixelModel (with a `config`). "
+                f"Received: model of type {type(model).__name__}"
+            )
+        if sample_method not in sampling.METHODS:
+            raise ValueError(
+                f"Expected `sample_method` to be one of {sampling.METHODS}. "
+                f"Received: sample_method={sample_method!r}"
+            )
         with tf.name_scope(name) as name:
-            if (conditional_input is None) != (config.num_classes is None):
+            if config.num_classes is None and conditional_input is not None:
                 raise ValueError(
-                    "`conditional_input` must be given exactly when the model is "
-                    f"class-conditional. Received: num_classes={config.num_classes}, "
-                    f"conditional_input={'None' if conditional_input is None else 'labels'}"
+                    "The model is not class-conditional (num_classes=None), so "
+                    "`conditional_input` must be None. Received: conditional_input="
+                    f"{conditional_input!r}"
+                )
+            if config.num_classes is not None and conditional_input is None:
+                raise ValueError(
+                    f"The model is class-conditional (num_classes={config.num_classes}): "
+                    "pass `conditional_input`, int labels in "
+                    f"[0, {config.num_classes}). Received: conditional_input=None"
                 )
             if conditional_input is not None:
                 conditional_input = tf.convert_to_tensor(conditional_input)
                 if not conditional_input.dtype.is_integer:
                     raise ValueError(
-                        "Expected `conditional_input` to be int labels. "
-                        f"Received: conditional_input.dtype={conditional_input.dtype.name}"
+                        "Expected `conditional_input` to be int labels in "
+                        f"[0, {config.num_classes}). Received: "
+                        f"conditional_input.dtype={conditional_input.dtype.name}"
                     )
                 conditional_input = validation.check_range(
                     conditional_input, config.num_classes, "conditional_input"
@@ -81,15 +145,63 @@ class PixelRNN(tfd.Distribution):
 
     @property
     def model(self):
+        """The `PixelModel` computing the conditionals."""
         return self._model
 
     @property
     def conditional_input(self):
+        """int32 labels (the batch shape), or `None`."""
         return self._conditional_input
+
+    @property
+    def sample_method(self):
+        return self._sample_method
+
+    @property
+    def trainable_variables(self):
+        # tf.Module does not look inside a Keras 3 model; the network's
+        # weights are this distribution's parameters, e.g. for
+        # `optimizer.minimize(lambda: -dist.log_prob(x), dist.trainable_variables)`.
+        return tuple(super().trainable_variables) + tuple(self._model.trainable_variables)
+
+    @property
+    def variables(self):
+        return tuple(super().variables) + tuple(self._model.variables)
+
+    @property
+    def num_levels(self):
+        """Values per channel: each pixel value lies in `[0, num_levels)`."""
+        return self._model.config.num_levels
+
+    def _check_value_dtype(self, value):
+        # tfp converts `value` with an int32 dtype hint before `_log_prob`
+        # sees it, and that truncates numpy float arrays (0.5 -> 0): catch
+        # float values here, while their dtype is still visible.
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and not tf.as_dtype(dtype).is_integer:
+            raise ValueError(
+                "Expected `value` to have an integer dtype (pixel values in "
+                f"[0, {self.num_levels})). Received: value.dtype={tf.as_dtype(dtype).name}"
+            )
+
+    def log_prob(self, value, name="log_prob", **kwargs):
+        self._check_value_dtype(value)
+        return super().log_prob(value, name=name, **kwargs)
+
+    def prob(self, value, name="prob", **kwargs):
+        self._check_value_dtype(value)
+        return super().prob(value, name=name, **kwargs)
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
-        return dict()
+        # Declaring the labels (one per distribution: event_ndims=0) lets tfp
+        # slice batches (`dist[1:]`) and broadcast them in compositions.
+        return dict(
+            conditional_input=tfp.util.ParameterProperties(
+                event_ndims=0,
+                default_constraining_bijector_fn=_no_constraining_bijector,
+            )
+        )
 
     def _event_shape(self):
         return tf.TensorShape(self._model.config.image_shape)
@@ -112,42 +224,239 @@ class PixelRNN(tfd.Distribution):
         images = validation.check_images(
             value, config.image_shape, config.num_levels, name="value", exact_rank=None
         )
+        event = tf.constant(config.image_shape, tf.int32)
         leading = tf.shape(images)[:-3]
-        flat = tf.reshape(images, tf.concat([[-1], config.image_shape], 0))  # [N, H, W, C]
-        inputs = flat
+        static_leading = images.shape[:-3]
+        labels = None
         if self._conditional_input is not None:
-            labels = tf.broadcast_to(self._conditional_input, leading)
-            inputs = (flat, tf.reshape(labels, [-1]))
-        log_prob = head.log_prob(self._model(inputs), flat)  # [N]
-        return tf.reshape(log_prob, leading)
+            # Sample dims, then batch dims: images and labels broadcast, as
+            # the parameters of any tfp distribution do.
+            try:
+                static_leading = tf.broadcast_static_shape(static_leading, self.batch_shape)
+            except ValueError:
+                raise ValueError(
+                    "Expected the leading dimensions of `value` to broadcast with the batch "
+                    f"shape {self.batch_shape} (the shape of `conditional_input`). "
+                    f"Received: value.shape={images.shape}"
+                ) from None
+            leading = tf.broadcast_dynamic_shape(leading, self._batch_shape_tensor())
+            images = tf.broadcast_to(images, tf.concat([leading, event], 0))
+            labels = tf.reshape(tf.broadcast_to(self._conditional_input, leading), [-1])
+        flat = tf.reshape(images, tf.concat([[-1], event], 0))  # [N, H, W, C]
+        logits = self._model(flat if labels is None else (flat, labels))  # [N, H, W, C, L]
+        log_prob = tf.reshape(head.log_prob(logits, flat), leading)  # [...]
+        log_prob.set_shape(static_leading)
+        return log_prob
 
     def _sample_n(self, n, seed=None):
         batch_shape = self._batch_shape_tensor()
-        count = n * tf.reduce_prod(batch_shape)
+        # One flat batch of n * prod(batch_shape) images, in [n, batch...]
+        # row-major order; labels follow the same order. A tensor count keeps
+        # the sampler's traced function from retracing for every n.
+        count = tf.cast(n, tf.int32) * tf.reduce_prod(batch_shape)
         labels = None
         if self._conditional_input is not None:
-            labels = tf.reshape(
-                tf.broadcast_to(self._conditional_input, tf.concat([[n], batch_shape], 0)), [-1]
-            )
-        if isinstance(n, (int, np.integer)) and self._conditional_input is None:
-            count = int(n)
+            labels = tf.broadcast_to(self._conditional_input, tf.concat([[n], batch_shape], 0))
+            labels = tf.reshape(labels, [-1])  # [count]
         images = sampling.sample(
             self._model, count, seed=seed, method=self._sample_method, labels=labels
+        )  # [count, H, W, C]
+        shape = tf.concat([[n], batch_shape, self._event_shape_tensor()], 0)
+        return tf.reshape(images, shape)  # [n, batch..., H, W, C]
+
+    def _default_event_space_bijector(self):
+        # Discrete: there is no continuous event space (tfd.Categorical does
+        # the same).
+        return None
+
+    def _intractable(self, statistic, advice):
+        raise NotImplementedError(
+            f"The {statistic} of a PixelRNN is intractable: it needs a sum or a maximum "
+            f"over all {self.num_levels}^{self.event_shape.num_elements()} images. {advice}"
         )
-        shape = tf.concat([[n], batch_shape, self._model.config.image_shape], 0)
-        return tf.reshape(images, shape)
 
     def _entropy(self):
-        raise NotImplementedError(
-            "The entropy of a PixelRNN is intractable (a sum over every image); "
-            "estimate it with -log_prob(sample(n)).mean()."
-        )
+        self._intractable("entropy", "Estimate it as the mean of -log_prob(sample(n)).")
 
     def _mean(self):
-        raise NotImplementedError("The mean of a PixelRNN is intractable; average samples instead.")
+        self._intractable("mean", "Average samples instead.")
 
     def _mode(self):
-        raise NotImplementedError("The mode of a PixelRNN is intractable.")
+        self._intractable("mode", "Sample at a low temperature with `sampling.sample` instead.")
 
     def _variance(self):
-        raise NotImplementedError("The variance of a PixelRNN is intractable.")
+        self._intractable("variance", "Use the variance of samples instead.")
+
+    def _stddev(self):
+        self._intractable("standard deviation", "Use that of samples instead.")
+
+    def _covariance(self):
+        self._intractable("covariance", "Use the covariance of samples instead.")
+
+
+class Dequantized(tfd.Distribution):
+    """Uniform dequantization of a distribution over integer images (§5.1).
+
+    If `x` has the discrete distribution `distribution` with values in
+    `[0, num_levels)` and `u ~ U[0, 1)^D`, then `y = x + u` has the density
+    `p(y) = P(floor(y))` on `[0, num_levels)^D`: every integer image owns a
+    unit cube, so the negative log-density at `y` equals the discrete NLL of
+    `floor(y)` in nats, which is what makes discrete and continuous models
+    comparable. Off the support the log-density is `-inf`.
+
+    On the `[0, 1]` scale (`y / num_levels`, each cube of side
+    `1 / num_levels`) the log-density grows by `D * ln(num_levels)`, `D` the
+    number of dimensions: use
+    `tfd.TransformedDistribution(Dequantized(dist), tfb.Scale(1 / num_levels))`,
+    or `metrics.dequantized_nats` on NLLs.
+
+    Shapes: the event and batch shapes of `distribution`; dtype float32.
+    `log_prob(y)` takes float `[..., *event_shape]` and returns `[...]`;
+    `sample(sample_shape, seed)` returns float32
+    `sample_shape + batch_shape + event_shape` in `[0, num_levels)`: discrete
+    samples plus stateless uniform noise (same seed, same values).
+
+    Args:
+      distribution: a distribution over integer values in
+        `[0, num_levels)`, for example a `PixelRNN`.
+      num_levels: values per dimension; `None` takes `distribution.num_levels`.
+      validate_args, allow_nan_stats, name: as in `tfd.Distribution`.
+
+    Example:
+
+    ```python
+    model = prt.build_model(prt.configs.get("digits_pixel_cnn"))
+    density = prt.Dequantized(prt.PixelRNN(model))
+    y = density.sample(3, seed=(1, 2))     # [3, 8, 8, 1] float32 in [0, 2)
+    density.log_prob(y)                    # [3] == PixelRNN(model).log_prob(floor(y))
+    ```
+    """
+
+    def __init__(
+        self,
+        distribution,
+        num_levels=None,
+        validate_args=False,
+        allow_nan_stats=True,
+        name=None,
+    ):
+        parameters = dict(locals())
+        if not isinstance(distribution, tfd.Distribution) or not (
+            tf.as_dtype(distribution.dtype).is_integer
+        ):
+            raise ValueError(
+                "Expected `distribution` to be a tfp Distribution over integers. "
+                f"Received: distribution={distribution!r}"
+            )
+        if num_levels is None:
+            num_levels = getattr(distribution, "num_levels", None)
+            if num_levels is None:
+                raise ValueError(
+                    "Pass `num_levels`: the distribution "
+                    f"{type(distribution).__name__} has no `num_levels`. "
+                    "Received: num_levels=None"
+                )
+        if not isinstance(num_levels, int) or isinstance(num_levels, bool) or num_levels < 1:
+            raise ValueError(
+                f"Expected `num_levels` to be a positive int. Received: num_levels={num_levels!r}"
+            )
+        name = name or f"Dequantized{distribution.name}"
+        with tf.name_scope(name) as name:
+            self._distribution = distribution
+            self._num_levels = num_levels
+            super().__init__(
+                dtype=tf.float32,
+                reparameterization_type=tfd.NOT_REPARAMETERIZED,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                parameters=parameters,
+                name=name,
+            )
+
+    @property
+    def distribution(self):
+        """The discrete distribution being dequantized."""
+        return self._distribution
+
+    @property
+    def num_levels(self):
+        return self._num_levels
+
+    @classmethod
+    def _parameter_properties(cls, dtype, num_classes=None):
+        # A batched component, like tfd.Independent's `distribution`: slicing
+        # the batch slices it.
+        return dict(
+            distribution=tfp.util.ParameterProperties(
+                event_ndims=0,
+                default_constraining_bijector_fn=_no_constraining_bijector,
+                is_tensor=False,
+            )
+        )
+
+    def _event_shape(self):
+        return self._distribution.event_shape
+
+    def _event_shape_tensor(self):
+        return self._distribution.event_shape_tensor()
+
+    def _batch_shape(self):
+        return self._distribution.batch_shape
+
+    def _batch_shape_tensor(self):
+        return self._distribution.batch_shape_tensor()
+
+    def _event_axes(self):
+        rank = self.event_shape.rank
+        if rank is None:
+            rank = tf.size(self.event_shape_tensor())
+            return tf.range(-rank, 0)
+        return list(range(-rank, 0))
+
+    def _log_prob(self, value):
+        value = tf.convert_to_tensor(value)
+        if not (value.dtype.is_floating or value.dtype.is_integer):
+            raise ValueError(
+                "Expected `value` to be real (dequantized values in "
+                f"[0, {self._num_levels})). Received: value.dtype={value.dtype.name}"
+            )
+        event_shape = self.event_shape
+        if value.shape.rank is not None and event_shape.rank is not None and not (
+            value.shape.rank >= event_shape.rank
+            and value.shape[value.shape.rank - event_shape.rank :].is_compatible_with(event_shape)
+        ):
+            raise ValueError(
+                f"Expected `value` of shape [..., {', '.join(map(str, event_shape))}] "
+                f"(the event shape). Received: value.shape={value.shape}"
+            )
+        value = tf.cast(value, tf.float32)
+        inside = (value >= 0.0) & (value < self._num_levels)  # False for NaN.
+        # Off the support, floor a harmless 0 so the discrete log_prob (which
+        # validates its input) never sees an out-of-range value.
+        discrete = tf.cast(tf.floor(tf.where(inside, value, 0.0)), self._distribution.dtype)
+        log_prob = self._distribution.log_prob(discrete)  # [...]
+        in_support = tf.reduce_all(inside, axis=self._event_axes())
+        return tf.where(in_support, log_prob, tf.constant(-float("inf"), log_prob.dtype))
+
+    def _sample_n(self, n, seed=None):
+        discrete_seed, noise_seed = tfp.random.split_seed(seed, n=2, salt="Dequantized")
+        discrete = tf.cast(self._distribution.sample(n, seed=discrete_seed), tf.float32)
+        noise = tf.random.stateless_uniform(tf.shape(discrete), seed=noise_seed)
+        # In float32, x + u rounds up to x + 1 (off x's cube) for u within
+        # ~ulp(x) of 1, often enough for 255 + u: cap at the float below x + 1.
+        return tf.minimum(discrete + noise, tf.math.nextafter(discrete + 1.0, discrete))
+
+    def _default_event_space_bijector(self):
+        # Unconstrained reals onto the open box (0, num_levels)^D.
+        return tfb.Sigmoid(low=0.0, high=float(self._num_levels), validate_args=self.validate_args)
+
+    # Moments of x + u with u ~ U[0, 1) independent of x. The differential
+    # entropy equals the discrete one: the density is P(x) on unit cubes.
+    def _mean(self):
+        return tf.cast(self._distribution.mean(), tf.float32) + 0.5
+
+    def _variance(self):
+        return tf.cast(self._distribution.variance(), tf.float32) + 1.0 / 12.0
+
+    def _entropy(self):
+        return self._distribution.entropy()

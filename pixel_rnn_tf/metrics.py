@@ -18,14 +18,17 @@ def bits_per_dim(nats_per_image, image_shape):
     return nats_per_image / (int(np.prod(image_shape)) * math.log(2.0))
 
 
-def dequantized_nats(nats_per_image, image_shape):
-    """Negative log-density of `(x + u) / 256`, `u ~ U[0, 1)`, on `[0, 1]^D` (§5.1).
+def dequantized_nats(nats_per_image, image_shape, num_levels=256):
+    """Negative log-density of `(x + u) / num_levels`, `u ~ U[0, 1)`, on `[0, 1]^D` (§5.1).
 
-    The density of `x + u` on `[0, 256)^D` equals the discrete probability of
-    `x`; rescaling to `[0, 1]` multiplies the density by `256^D`, so its
-    negative log-density is `nats - D * ln 256`.
+    The density of `x + u` on `[0, num_levels)^D` equals the discrete
+    probability of `x` (each value owns a unit interval), so there the
+    negative log-density is `nats` itself. Rescaling to `[0, 1]` shrinks each
+    interval to width `1 / num_levels` and multiplies the density by
+    `num_levels^D`, so the negative log-density is `nats - D * ln(num_levels)`:
+    `D * ln 256` for 8-bit data, `D * ln 2` for binarized data.
     """
-    return nats_per_image - int(np.prod(image_shape)) * math.log(256.0)
+    return nats_per_image - int(np.prod(image_shape)) * math.log(num_levels)
 
 
 @register_serializable

@@ -2,6 +2,7 @@
 
 import keras
 import tensorflow as tf
+from keras.src.backend.common.symbolic_scope import in_symbolic_scope
 
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import validation
@@ -102,6 +103,11 @@ class PixelModel(keras.Model):
 
     def split_inputs(self, inputs):
         """Validates `inputs`; returns int32 `(images, labels or None)`."""
+        if in_symbolic_scope():
+            # Under a tf.distribute strategy, Keras's fit first builds the
+            # model on the replica *mean* of a batch, a float: only shapes
+            # matter there.
+            inputs = tf.nest.map_structure(lambda x: tf.cast(x, tf.int32), inputs)
         if self.conditional:
             if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
                 raise ValueError(
@@ -154,12 +160,33 @@ class PixelModel(keras.Model):
     def compute_output_shape(self, input_shape):
         return (None,) + self.config.image_shape + (self.config.num_levels,)
 
+    def train_step(self, data):
+        return _logs_for_reduction(super().train_step(data))
+
+    def test_step(self, data):
+        return _logs_for_reduction(super().test_step(data))
+
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "config": self.config.to_dict()}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _logs_for_reduction(logs):
+    """Gives scalar logs a leading axis across several workers.
+
+    Keras 3 reduces a step's logs across workers with a mean over axis 0,
+    which fails on scalars (tensorflow/tensorflow#72388); a `[1]` log
+    reduces to the mean over workers, a scalar again.
+    """
+    strategy = tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.extended._in_multi_worker_mode()
+    ):
+        return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
 
 
 def build_model(config, name=None):

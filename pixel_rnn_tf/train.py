@@ -52,6 +52,9 @@ _STRATEGY = flags.DEFINE_enum(
 _TPU = flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
 _PRECISION = flags.DEFINE_enum("precision", "float32", list(training.PRECISIONS), "Compute dtype.")
 _JIT_COMPILE = flags.DEFINE_bool("jit_compile", False, "XLA-compile the training step.")
+_DETERMINISTIC = flags.DEFINE_bool(
+    "deterministic", False, "Enable TensorFlow op determinism (bit-exact reruns and resumes)."
+)
 _BACKUP_EVERY = flags.DEFINE_string(
     "backup_every", "epoch", "Back up every epoch ('epoch') or every N batches."
 )
@@ -94,6 +97,8 @@ def main(argv):
         if flag.value is not None
     }
     config = configs.get(_PRESET.value, **overrides)
+    if _DETERMINISTIC.value:
+        tf.config.experimental.enable_op_determinism()
     results = training.train(
         config,
         _DATASET.value,

@@ -68,19 +68,19 @@ def pairs(images, batch_size, shuffle_seed=None):
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def epoch_batches(images, batch_size, seed, start_epoch=0):
-    """An endless dataset of `(images, images)` batches, resumable by epoch.
+def epoch_batches(images, batch_size, seed, start_batch=0):
+    """An endless dataset of `(images, images)` batches, resumable anywhere.
 
-    Epoch `e` visits `images` in a permutation that depends only on
-    `(seed, e)` (a stateless index shuffle), so a run resumed at epoch `e`
-    sees exactly the batches an uninterrupted run would. Each epoch has
-    `len(images) // batch_size` full batches.
+    Pass `e` over the data visits `images` in a permutation that depends
+    only on `(seed, e)` (a stateless index shuffle), so a run resumed at
+    batch `b` sees exactly the batches an uninterrupted run would from its
+    batch `b` on. Each pass has `len(images) // batch_size` full batches.
 
     Args:
       images: int array `[N, H, W, C]`.
       batch_size: int, the global batch size.
       seed: int.
-      start_epoch: the first epoch to produce.
+      start_batch: the index of the first batch to produce.
     """
     images = np.asarray(images)
     count = len(images)
@@ -100,8 +100,10 @@ def epoch_batches(images, batch_size, seed, start_epoch=0):
         )
         return tf.data.Dataset.from_tensor_slices(order)
 
-    dataset = tf.data.Dataset.range(start_epoch, 2**62).flat_map(epoch)
-    dataset = dataset.batch(batch_size, drop_remainder=True)
+    batches_per_pass = per_epoch // batch_size
+    first_pass, skip = divmod(start_batch, batches_per_pass)
+    dataset = tf.data.Dataset.range(first_pass, 2**62).flat_map(epoch)
+    dataset = dataset.batch(batch_size, drop_remainder=True).skip(skip)
     dataset = dataset.map(lambda i: tf.gather(table, i), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.map(lambda x: (x, x)).prefetch(tf.data.AUTOTUNE)
 
@@ -212,8 +214,7 @@ def train(
     backup = callbacks_lib.AtomicBackupAndRestore(
         os.path.join(output_dir, "backup"), save_freq=backup_every
     )
-    state = backup.saved_state()
-    start_epoch = int(state["epoch"]) if state else 0
+    start_epoch = backup.restore(model) or 0  # Before the data: it starts there.
     files = callbacks_lib.ModelFiles(output_dir)
     log_dir = os.path.join(output_dir, "logs")
     callbacks = [
@@ -226,16 +227,23 @@ def train(
         callbacks.append(
             callbacks_lib.SampleImages(log_dir, every_n_epochs=sample_every_n_epochs, seed=seed)
         )
+    steps_per_epoch = steps_per_epoch or len(train_images) // batch_size
     start = time.time()
-    model.fit(
-        epoch_batches(train_images, batch_size, seed, start_epoch),
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch or len(train_images) // batch_size,
-        validation_data=pairs(test_images, EVAL_BATCH_SIZE),
-        callbacks=callbacks,
-        shuffle=False,  # epoch_batches already orders each epoch.
-        verbose=verbose,
-    )
+    with strategy.scope():
+        # Keras's fit under a strategy first builds the model symbolically
+        # on the replica *mean* of a batch (float for int images, and an
+        # error under MultiWorkerMirroredStrategy). The model is built
+        # already; fit then traces its step in this scope on real batches.
+        model._distribute_strategy = None
+        model.fit(
+            epoch_batches(train_images, batch_size, seed, start_epoch * steps_per_epoch),
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=pairs(test_images, EVAL_BATCH_SIZE),
+            callbacks=callbacks,
+            shuffle=False,  # epoch_batches already orders each epoch.
+            verbose=verbose,
+        )
     seconds = time.time() - start
     nan_stop = callbacks[0].stopped_at
     if nan_stop is not None:

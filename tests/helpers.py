@@ -68,7 +68,7 @@ def gradient_dependence(model, images, labels=None):
         np.random.default_rng(1).normal(size=(num_levels,)).astype(np.float32)
     )
     with tf.GradientTape() as tape:
-        logits = model.logits_from_scaled(scaled)
+        logits = model.logits_from_scaled(scaled, labels)
         outputs = tf.reduce_sum(logits * projection, axis=-1)  # [B, H, W, C]
     jacobian = tape.jacobian(outputs, scaled)
     return np.abs(jacobian.numpy()) > 0

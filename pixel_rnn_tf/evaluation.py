@@ -1,0 +1,202 @@
+"""`evaluate`: the test likelihood of a model, in every unit the paper uses (§5.1).
+
+The paper reports the negative log-likelihood of the discrete distribution:
+nats per image for binarized MNIST, bits per dimension (nats / D / ln 2,
+`D = H * W * C`) for CIFAR-10 and ImageNet. To compare with continuous
+models it dequantizes: `y = x + u`, `u ~ U[0, 1)^D`, has the density
+`p(floor(y))` on `[0, num_levels)^D` (each image owns a unit cube), so there
+its negative log-density *is* the discrete NLL. Continuous models usually
+work on `[0, 1]^D`, where `y / num_levels` lives in cubes of side
+`1 / num_levels`: the density is `num_levels^D` times larger and the NLL
+`D * ln(num_levels)` nats smaller (`D * ln 256` for 8-bit data; for
+binarized data the cubes have side 1/2 and it is `D * ln 2`).
+
+Library code: plain arguments, no flags (the main is `evaluate.py`).
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from pixel_rnn_tf import metrics
+from pixel_rnn_tf import validation
+from pixel_rnn_tf.distribution import PixelRNN
+
+DEFAULT_BATCH_SIZE = 64
+
+
+# Through PixelRNN, so the likelihood is the package's one head. Defined once
+# (traced per model and, with reduce_retracing, once for all batch sizes)
+# rather than per `evaluate` call, which would retrace every time.
+@tf.function(reduce_retracing=True)
+def _negative_log_prob(model, images, labels):
+    """Nats `[b]` of int `images` `[b, H, W, C]` given `labels` `[b]` or None."""
+    return -PixelRNN(model, conditional_input=labels).log_prob(images)
+
+
+def _as_batches(model, dataset, batch_size, labels):
+    """`(batches, has_labels)`: a `tf.data.Dataset` of images `[b, H, W, C]`,
+    or of `(images, labels [b])` when `has_labels`."""
+    config = model.config
+    if isinstance(dataset, tf.data.Dataset):
+        if labels is not None:
+            raise ValueError(
+                "Pass labels inside the tf.data.Dataset, as (images, labels) elements, not "
+                "as `labels`. Received: a Dataset and labels"
+            )
+        spec = dataset.element_spec
+        if isinstance(spec, tf.TensorSpec):
+            image_spec, label_spec = spec, None
+        elif isinstance(spec, tuple) and len(spec) == 2:
+            image_spec, label_spec = spec
+        else:
+            raise ValueError(
+                "Expected `dataset` elements to be images or (images, labels). "
+                f"Received: element_spec={spec}"
+            )
+        # Unbatched elements [H, W, C] are batched here; batched ones
+        # [b, H, W, C] are used as they come.
+        if image_spec.shape.rank == 3:
+            dataset = dataset.batch(batch_size)
+        elif image_spec.shape.rank != 4:
+            raise ValueError(
+                "Expected `dataset` images of shape [height, width, channels] or "
+                f"[batch, height, width, channels]. Received: element shape {image_spec.shape}"
+            )
+        if not image_spec.dtype.is_integer:
+            raise ValueError(
+                "Expected `dataset` images to be integers in "
+                f"[0, {config.num_levels}). Received: dtype={image_spec.dtype.name}"
+            )
+        if not image_spec.shape[-3:].is_compatible_with(config.image_shape):
+            expected = ", ".join(map(str, config.image_shape))
+            raise ValueError(
+                f"Expected `dataset` images of shape [..., {expected}] (the model's "
+                f"image_shape). Received: element shape {image_spec.shape}"
+            )
+        has_labels = label_spec is not None
+        _check_labels_match(model, has_labels)
+    else:
+        # Arrays are validated whole, at once: a clear ValueError up front.
+        images = validation.check_images(
+            np.asarray(dataset), config.image_shape, config.num_levels, name="dataset"
+        )
+        has_labels = labels is not None
+        _check_labels_match(model, has_labels)
+        if has_labels:
+            labels = tf.convert_to_tensor(labels)
+            if labels.shape.rank != 1 or labels.shape[0] != images.shape[0]:
+                raise ValueError(
+                    f"Expected `labels` of shape [{images.shape[0]}] (one per image). "
+                    f"Received: labels.shape={labels.shape}"
+                )
+            if not labels.dtype.is_integer:
+                raise ValueError(
+                    f"Expected int `labels`. Received: labels.dtype={labels.dtype.name}"
+                )
+            labels = validation.check_range(labels, config.num_classes, "labels")
+        slices = (images, labels) if has_labels else images
+        dataset = tf.data.Dataset.from_tensor_slices(slices).batch(batch_size)
+    return dataset, has_labels
+
+
+def _check_labels_match(model, has_labels):
+    if has_labels == model.conditional:
+        return
+    raise ValueError(
+        f"The model {'is' if model.conditional else 'is not'} class-conditional "
+        f"(num_classes={model.config.num_classes}): "
+        + (
+            "pass labels, as `labels` or (images, labels) dataset elements. Received: none"
+            if model.conditional
+            else "pass images alone. Received: labels"
+        )
+    )
+
+
+def evaluate(model, dataset, batch_size=DEFAULT_BATCH_SIZE, labels=None):
+    """The mean negative log-likelihood of `dataset` under `model`, in every unit.
+
+    Args:
+      model: a `PixelModel`.
+      dataset: int images `[N, H, W, C]` (array or tensor), or a
+        `tf.data.Dataset` whose elements are images or `(images, labels)`,
+        either unbatched (`[H, W, C]`, batched here) or already batched
+        (`[b, H, W, C]`).
+      batch_size: images per forward pass, for unbatched inputs.
+      labels: int `[N]`, with an array `dataset` and a class-conditional model.
+
+    Returns:
+      A dict of Python numbers:
+      * `num_images`: N; `num_dims`: D = H * W * C.
+      * `nats`: mean NLL in nats per image, `-log p(x)`. It is also the
+        negative log-density of the dequantized `x + u` on
+        `[0, num_levels)^D`.
+      * `nats_std_error`: the standard error of that mean over images.
+      * `bits_per_dim`: `nats / (D * ln 2)`.
+      * `dequantized_nats`: the negative log-density of `(x + u) / num_levels`
+        on `[0, 1]^D`: `nats - D * ln(num_levels)` (may be negative).
+      * `dequantized_bits_per_dim`: `dequantized_nats / (D * ln 2)`, i.e.
+        `bits_per_dim - log2(num_levels)`.
+
+    Example:
+
+    ```python
+    import pixel_rnn_tf as prt
+    from pixel_rnn_tf import data
+
+    model = prt.build_model(prt.configs.get("digits_pixel_cnn"))
+    images = data.load("digits", "test", num_levels=2, as_numpy=True)  # [297, 8, 8, 1]
+    prt.evaluate(model, images)["bits_per_dim"]
+    ```
+    """
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(
+            f"Expected `batch_size` to be a positive int. Received: batch_size={batch_size!r}"
+        )
+    config = model.config
+    batches, has_labels = _as_batches(model, dataset, batch_size, labels)
+    total, total_squares, count = 0.0, 0.0, 0
+    for batch in batches:
+        images, batch_labels = batch if has_labels else (batch, None)
+        nats = _negative_log_prob(model, images, batch_labels).numpy().astype(np.float64)
+        total += nats.sum()
+        total_squares += np.square(nats).sum()
+        count += nats.size
+    if count == 0:
+        raise ValueError("Expected a non-empty `dataset`. Received: 0 images")
+    mean = total / count
+    variance = max(total_squares / count - mean**2, 0.0) * count / max(count - 1, 1)
+    dequantized = float(metrics.dequantized_nats(mean, config.image_shape, config.num_levels))
+    return {
+        "num_images": count,
+        "num_dims": int(np.prod(config.image_shape)),
+        "nats": float(mean),
+        "nats_std_error": math.sqrt(variance / count),
+        "bits_per_dim": float(metrics.bits_per_dim(mean, config.image_shape)),
+        "dequantized_nats": dequantized,
+        "dequantized_bits_per_dim": float(metrics.bits_per_dim(dequantized, config.image_shape)),
+    }
+
+
+def markdown_table(results, title=None):
+    """`evaluate`'s results as a markdown table (one row per dict in `results`).
+
+    Args:
+      results: a dict returned by `evaluate`, or a list of `(name, dict)`.
+      title: the first column's heading.
+    """
+    rows = [("", results)] if isinstance(results, dict) else list(results)
+    lines = [
+        f"| {title or ''} | images | NLL (nats/image) | bits/dim "
+        "| dequantized NLL on [0,1]^D (nats) | dequantized bits/dim |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, r in rows:
+        lines.append(
+            f"| {name} | {r['num_images']} | {r['nats']:.3f} ± {r['nats_std_error']:.3f} "
+            f"| {r['bits_per_dim']:.4f} | {r['dequantized_nats']:.3f} "
+            f"| {r['dequantized_bits_per_dim']:.4f} |"
+        )
+    return "\n".join(lines)

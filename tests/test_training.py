@@ -1,0 +1,254 @@
+"""Training: fit, strategies, mixed precision, XLA, backups that survive a kill, NaN stops."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import pixel_rnn_tf as prt
+from pixel_rnn_tf import callbacks
+from pixel_rnn_tf import training
+from helpers import random_images
+from helpers import tiny_config
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.slow
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env.pop("TF_CONFIG", None)
+    return env
+
+
+def _run_python(code, timeout=240, env=None):
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+        timeout=timeout, env=env or _env(), cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_fit_with_keras_api_reduces_loss():
+    keras.utils.set_random_seed(0)
+    model = training.compile_model(prt.build_model(tiny_config("pixel_cnn", (4, 4, 1), num_levels=2)))
+    images = (random_images((64, 4, 4, 1), 2) * 0)  # A deterministic target.
+    history = model.fit(images, images, batch_size=16, epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert "bits_per_dim" in history.history
+
+
+def test_epoch_batches_are_epoch_exact():
+    images = np.arange(10).reshape(10, 1, 1, 1)
+    full = list(training.epoch_batches(images, 4, seed=3).take(6).as_numpy_iterator())
+    for start in (1, 2, 3):  # 2 batches a pass; resume inside and between passes.
+        resumed = training.epoch_batches(images, 4, seed=3, start_batch=start)
+        for a, b in zip(full[start:], resumed.take(6 - start).as_numpy_iterator()):
+            np.testing.assert_array_equal(a[0], b[0])
+    first_epoch = np.concatenate([x for x, _ in full[:2]]).ravel()
+    assert len(set(first_epoch)) == 8  # A permutation: no repeats within an epoch.
+    with pytest.raises(ValueError, match="batch_size=32"):
+        training.epoch_batches(images, 32, seed=0)
+
+
+def test_mirrored_strategy_matches_single_device():
+    out = _run_python(
+        """
+        import numpy as np, tensorflow as tf, keras
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        tf.config.experimental.enable_op_determinism()
+        import pixel_rnn_tf as prt
+        from pixel_rnn_tf import training
+        images = np.random.default_rng(0).integers(0, 2, (64, 4, 4, 1)).astype(np.int32)
+        losses = []
+        for strategy in (tf.distribute.get_strategy(),
+                         tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+            keras.utils.set_random_seed(0)
+            with strategy.scope():
+                config = prt.ModelConfig(arch="row_lstm", image_shape=(4, 4, 1), num_levels=2,
+                                         num_layers=1, hidden_units=4, output_units=8)
+                model = training.compile_model(prt.build_model(config))
+            history = model.fit(training.epoch_batches(images, 16, seed=0), steps_per_epoch=4,
+                                epochs=2, verbose=0)
+            losses.append(history.history["loss"])
+            print(strategy.num_replicas_in_sync)
+        print("LOSSES", losses)
+        np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
+        """
+    )
+    assert "2\n" in out
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_mirrored_two_processes(tmp_path):
+    ports = [_free_port(), _free_port()]
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from absl import app
+        from pixel_rnn_tf import train
+        sys.argv = ["train", "--strategy=multi_worker", "--preset=digits_pixel_cnn",
+                    "--epochs=1", "--steps_per_epoch=3", "--batch_size=8", "--num_samples=0",
+                    "--output_dir={tmp_path / 'run'}"]
+        app.run(train.main)
+        """
+    )
+    processes = []
+    for index in range(2):
+        env = _env()
+        env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        processes.append(
+            subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
+    try:
+        outputs = [process.communicate(timeout=240)[0] for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+    assert os.path.exists(tmp_path / "run" / "model.keras")  # The chief's.
+    assert os.path.exists(tmp_path / "run" / "workers" / "1" / "model.keras")
+
+
+def test_mixed_bfloat16_and_jit_compile_train(tmp_path):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = prt.build_model(tiny_config("diagonal_bilstm", (3, 4, 3)))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert model.stem.compute_dtype == "bfloat16"
+    training.compile_model(model, jit_compile=True)
+    images = random_images((8, 3, 4, 3), 4)
+    history = model.fit(images, images, batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model(images).dtype == tf.float32
+
+
+def test_train_library_with_precision_and_jit(tmp_path):
+    results = training.train(
+        "digits_row_lstm", output_dir=str(tmp_path), epochs=1, steps_per_epoch=5,
+        precision="mixed_bfloat16", jit_compile=True, num_samples=0, verbose=0,
+    )
+    assert np.isfinite(results["test"]["bits_per_dim"])
+    assert keras.config.dtype_policy().name == "float32"  # Restored.
+    with pytest.raises(ValueError, match="precision='float64'"):
+        training.train("digits_row_lstm", output_dir=str(tmp_path), precision="float64")
+
+
+def _train_command(output_dir, epochs=4):
+    return [
+        sys.executable, "-m", "pixel_rnn_tf.train", "--preset=digits_pixel_cnn",
+        f"--epochs={epochs}", "--steps_per_epoch=15", "--num_samples=0", "--deterministic",
+        f"--output_dir={output_dir}",
+    ]
+
+
+def _weights(path):
+    return keras.saving.load_model(path).get_weights()
+
+
+def test_kill_and_resume_equals_uninterrupted(tmp_path):
+    env = _env()
+    reference = tmp_path / "reference"
+    subprocess.run(_train_command(reference), env=env, cwd=REPO, check=True, timeout=300,
+                   capture_output=True)
+    interrupted = tmp_path / "interrupted"
+    process = subprocess.Popen(_train_command(interrupted), env=env, cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metadata = interrupted / "backup" / "backup.json"
+    deadline = time.time() + 240
+    while not metadata.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert metadata.exists(), "no backup was written before the kill"
+    assert not (interrupted / "model.keras").exists()
+    result = subprocess.run(_train_command(interrupted), env=env, cwd=REPO, timeout=300,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((interrupted / "results.json").read_text())
+    assert results["resumed_from_epoch"] >= 1
+    for a, b in zip(_weights(reference / "model.keras"), _weights(interrupted / "model.keras")):
+        np.testing.assert_array_equal(a, b)
+
+
+def _fit_with_backup(model, directory, epochs, **kwargs):
+    backup = callbacks.AtomicBackupAndRestore(str(directory))
+    images = random_images((32, 4, 4, 1), 2)
+    model.fit(training.epoch_batches(images, 8, seed=0), steps_per_epoch=2, epochs=epochs,
+              callbacks=[backup], verbose=0, **kwargs)
+    return backup
+
+
+def _small_model():
+    keras.utils.set_random_seed(0)
+    return training.compile_model(prt.build_model(tiny_config("pixel_cnn", (4, 4, 1), num_levels=2)))
+
+
+def test_corrupt_backup_falls_back_then_errors(tmp_path):
+    directory = tmp_path / "backup"
+    _fit_with_backup(_small_model(), directory, epochs=2)
+    state = json.loads((directory / "backup.json").read_text())
+    assert state["epoch"] == 2 and state["previous"]["epoch"] == 1
+    # A half-written latest weights file: fall back to the previous backup.
+    (directory / state["weights"]).write_bytes(b"\x89HDF\r\n half written")
+    backup = _fit_with_backup(_small_model(), directory, epochs=3)
+    assert backup.restored_epoch == 1
+    # Garbage metadata: a clear error, never a silent restart from scratch.
+    (directory / "backup.json").write_text("{not json")
+    with pytest.raises(callbacks.CheckpointError, match="unreadable"):
+        _fit_with_backup(_small_model(), directory, epochs=4)
+
+
+def test_nan_loss_stops_with_message_and_keeps_last_good_model(tmp_path, capsys):
+    model = _small_model()
+    files = callbacks.ModelFiles(str(tmp_path))
+    stop = callbacks.StopOnNaN(files.last_path)
+
+    class Poison(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:  # Diverge in the second epoch.
+                bias = self.model.head.logits.bias  # No ReLU after it to absorb the NaN.
+                bias.assign(np.full(bias.shape, np.nan, np.float32))
+
+    images = random_images((32, 4, 4, 1), 2)
+    model.fit(images, images, batch_size=8, epochs=3, verbose=0,
+              callbacks=[Poison(), stop, files])
+    assert stop.stopped_at == (1, 0)
+    assert "Training stopped: the loss became nan" in capsys.readouterr().out
+    restored = keras.saving.load_model(files.last_path)
+    assert all(np.isfinite(w).all() for w in restored.get_weights())
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    path = tmp_path / "model.keras"
+
+    def fail(temporary):
+        with open(temporary, "w") as f:
+            f.write("partial")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        callbacks.atomic_write(str(path), fail)
+    assert os.listdir(tmp_path) == []
