@@ -5,6 +5,7 @@ ICML 2016 (arXiv:1601.06759).
 """
 
 from pixel_rnn_tf import configs
+from pixel_rnn_tf import data
 from pixel_rnn_tf import distribution
 from pixel_rnn_tf import evaluation
 from pixel_rnn_tf import head
@@ -14,6 +15,8 @@ from pixel_rnn_tf import masking
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import ops
 from pixel_rnn_tf import sampling
+from pixel_rnn_tf import training
+from pixel_rnn_tf import visualize
 from pixel_rnn_tf.configs import ModelConfig
 from pixel_rnn_tf.distribution import Dequantized
 from pixel_rnn_tf.distribution import PixelRNN

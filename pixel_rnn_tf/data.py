@@ -147,14 +147,16 @@ def _load_mnist_idx(split_name, data_dir):
 def _load_tfds(name, split, data_dir):
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder(name, data_dir=data_dir)
-    if not builder.is_prepared():
+    try:
+        # Never download: without network a download would hang or fail late.
+        dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
+    except AssertionError as error:  # tfds's way of saying "not prepared".
         raise RuntimeError(
-            f"The tfds data set {name!r} is not prepared in {builder.data_dir!r}, and this "
-            "function never downloads. Prepare it on a machine with network access with "
-            f"`tfds build {name} --data_dir=...` and pass that data_dir."
-        )
-    return builder.as_dataset(split=split).map(lambda example: example["image"])
+            f"The tfds data set {name!r} is not prepared in data_dir={data_dir!r}, and "
+            "this function never downloads. Prepare it on a machine with network access "
+            f"(`tfds build {name} --data_dir=...`) and pass that data_dir."
+        ) from error
+    return dataset.map(lambda example: example["image"])
 
 
 def load(name, split="train", *, num_levels=2, data_dir=None, binarize="threshold", seed=0,
