@@ -5,7 +5,24 @@ import tensorflow as tf
 
 from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
+from pixel_rnn_tf.layers.spatial_lstm import recurrence
 from pixel_rnn_tf.registry import register_serializable
+
+
+def column_state_to_state(hidden, kernel):
+    """The `2 x 1` state-to-state convolution of a skewed column.
+
+    Args:
+      hidden: `[..., height, units]`, the previous column's hidden state.
+      kernel: `[..., 2, units, 4 * units]`: [upper row, current row], with
+        the same leading dims as `hidden` has before `height` (or none).
+
+    Returns:
+      `[..., height, 4 * units]`; row `r` sees rows `r - 1` and `r`.
+    """
+    paddings = [[0, 0]] * (hidden.shape.rank - 2) + [[1, 0], [0, 0]]
+    upper = tf.pad(hidden, paddings)[..., :-1, :]  # Row r holds row r - 1.
+    return tf.matmul(upper, kernel[..., 0, :, :]) + tf.matmul(hidden, kernel[..., 1, :, :])
 
 
 @register_serializable
@@ -31,9 +48,7 @@ class DiagonalLSTM(SpatialLSTM):
     state_width = 2  # [upper row, current row] of the previous column.
 
     def state_to_state(self, hidden):
-        # hidden: [batch, height, units]; row r sees rows r - 1 and r.
-        padded = tf.pad(hidden, [[0, 0], [1, 0], [0, 0]])  # [B, H + 1, h]
-        return tf.nn.conv1d(padded, self.state_kernel, stride=1, padding="VALID")
+        return column_state_to_state(hidden, self.state_kernel)
 
     def call(self, inputs):
         width = inputs.shape[2]
@@ -74,9 +89,30 @@ class DiagonalBiLSTM(keras.layers.Layer):
         self.right_to_left.build(input_shape)
 
     def call(self, inputs):
-        left = self.left_to_right(inputs)  # [B, H, W, h]
-        right = tf.reverse(self.right_to_left(tf.reverse(inputs, axis=[2])), axis=[2])
-        return left + ops.shift_down(right)  # Row r sees only rows < r of `right`.
+        # Both directions run in one scan over the skewed columns: half the
+        # sequential steps of running them one after the other.
+        width = inputs.shape[2]
+        directions = (self.left_to_right, self.right_to_left)
+        mirrored = tf.reverse(inputs, axis=[2])
+        gates = tf.stack(
+            [
+                ops.skew(lstm.input_to_state(x))  # [B, H, W + H - 1, 4h]
+                for lstm, x in zip(directions, (inputs, mirrored))
+            ]
+        )  # [2, B, H, W + H - 1, 4h]
+        columns = tf.transpose(gates, [3, 0, 1, 2, 4])  # [W + H - 1, 2, B, H, 4h]
+        shape = tf.shape(gates)
+        initial = [lstm.initial_state(tf.stack([shape[1], shape[2]])) for lstm in directions]
+        initial_state = tuple(tf.stack(parts) for parts in zip(*initial))  # [2, B, H, h] each
+        kernel = tf.stack([tf.convert_to_tensor(lstm.state_kernel) for lstm in directions])
+        kernel = kernel[:, None]  # [2, 1, 2, h, 4h]: per direction, broadcast over batch.
+        hidden = recurrence(
+            columns, initial_state, lambda h: column_state_to_state(h, kernel)
+        )  # [W + H - 1, 2, B, H, h]
+        hidden = tf.transpose(hidden, [1, 2, 3, 0, 4])  # [2, B, H, W + H - 1, h]
+        left = ops.unskew(hidden[0], width=width)  # [B, H, W, h]
+        right = tf.reverse(ops.unskew(hidden[1], width=width), axis=[2])
+        return left + ops.shift_down(right)  # Row r sees only rows < r of `right` (§3.2).
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -28,6 +28,27 @@ def lstm_update(gates, cell):
     return hidden, cell
 
 
+def recurrence(input_gates, initial_state, state_to_state):
+    """The one LSTM recurrence of the package, over a leading `steps` axis.
+
+    Args:
+      input_gates: `[steps, ..., 4 * units]`, the input-to-state gates.
+      initial_state: `(hidden, cell)`, each `[..., units]`.
+      state_to_state: maps the previous step's hidden state `[..., units]`
+        to gate pre-activations `[..., 4 * units]`.
+
+    Returns:
+      The hidden states `[steps, ..., units]`.
+    """
+
+    def step(state, gates):
+        hidden, cell = state
+        return lstm_update(gates + state_to_state(hidden), cell)
+
+    hidden, _ = tf.scan(step, input_gates, initializer=initial_state)
+    return hidden
+
+
 class SpatialLSTM(keras.layers.Layer):
     """Base of the two-dimensional LSTM layers.
 
@@ -104,12 +125,7 @@ class SpatialLSTM(keras.layers.Layer):
           The hidden states `[steps, batch, length, units]`.
         """
 
-        def step(state, gates):
-            hidden, cell = state
-            return lstm_update(gates + self.state_to_state(hidden), cell)
-
-        hidden, _ = tf.scan(step, input_gates, initializer=self.initial_state(batch_shape))
-        return hidden
+        return recurrence(input_gates, self.initial_state(batch_shape), self.state_to_state)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
