@@ -12,7 +12,6 @@ precision, optionally XLA-compiled. A run writes into `output_dir`:
 """
 
 import json
-import math
 import os
 import time
 
@@ -24,7 +23,6 @@ from pixel_rnn_tf import callbacks as callbacks_lib
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import metrics
-from pixel_rnn_tf import sampling
 from pixel_rnn_tf import visualize
 from pixel_rnn_tf.losses import CategoricalNLL
 from pixel_rnn_tf.metrics import BitsPerDim
@@ -265,38 +263,14 @@ def train(
         "model_path": save_model_atomically(model, os.path.join(output_dir, "model.keras")),
     }
     if num_samples:
-        results.update(write_pictures(model, test_images[:num_samples], output_dir, seed))
+        results.update(
+            visualize.write_samples_and_completions(
+                model, test_images[:num_samples], output_dir, seed
+            )
+        )
     with open(os.path.join(output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     return results
-
-
-def write_pictures(model, images, output_dir, seed):
-    """Writes `samples.png` and `completions.png` (lower halves occluded).
-
-    Returns:
-      dict of the two paths.
-    """
-    height = model.config.image_shape[0]
-    samples = sampling.sample(model, len(images), seed=(seed, 1))
-    known = np.zeros(model.config.image_shape, bool)
-    known[: height // 2] = True  # The upper half, a prefix in raster order.
-    completions = sampling.complete(model, images, known, seed=(seed, 2))
-    num_levels = model.config.num_levels
-    # Each row of the completion grid alternates originals and completions.
-    interleaved = np.stack([images, completions.numpy()], axis=1)
-    interleaved = interleaved.reshape((-1,) + images.shape[1:])  # [2N, H, W, C]
-    return {
-        "samples_path": visualize.save_grid(
-            samples.numpy(), os.path.join(output_dir, "samples.png"), num_levels=num_levels
-        ),
-        "completions_path": visualize.save_grid(
-            interleaved,
-            os.path.join(output_dir, "completions.png"),
-            num_levels=num_levels,
-            num_cols=2 * int(math.ceil(math.sqrt(len(images)))),
-        ),
-    }
 
 
 def format_results(results):

@@ -6,6 +6,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from pixel_rnn_tf import sampling
 from pixel_rnn_tf.callbacks import atomic_write
 
 MIN_TILE_PIXELS = 64  # Small images are upscaled to at least this size.
@@ -65,3 +66,35 @@ def save_grid(images, path, **kwargs):
     grid = make_grid(images, **kwargs)
     picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     return atomic_write(os.fspath(path), lambda temporary: picture.save(temporary, format="PNG"))
+
+
+def write_samples_and_completions(model, images, output_dir, seed=0, labels=None):
+    """Writes `samples.png` and `completions.png` of `model` into `output_dir`.
+
+    `samples.png` holds `len(images)` samples; `completions.png` pairs each
+    of `images` `[N, H, W, C]` with a completion of its occluded lower half
+    (the paper's Figure 1 and 6), drawn by the one sampler.
+
+    Returns:
+      dict with `samples_path` and `completions_path`.
+    """
+    height = model.config.image_shape[0]
+    samples = sampling.sample(model, len(images), seed=(seed, 1), labels=labels)
+    known = np.zeros(model.config.image_shape, bool)
+    known[: height // 2] = True  # The upper half, a prefix in raster order.
+    completions = sampling.complete(model, images, known, seed=(seed, 2), labels=labels)
+    num_levels = model.config.num_levels
+    # Each row of the completion grid alternates originals and completions.
+    interleaved = np.stack([images, completions.numpy()], axis=1)
+    interleaved = interleaved.reshape((-1,) + images.shape[1:])  # [2N, H, W, C]
+    return {
+        "samples_path": save_grid(
+            samples.numpy(), os.path.join(output_dir, "samples.png"), num_levels=num_levels
+        ),
+        "completions_path": save_grid(
+            interleaved,
+            os.path.join(output_dir, "completions.png"),
+            num_levels=num_levels,
+            num_cols=2 * int(math.ceil(math.sqrt(len(images)))),  # Pairs stay in a row.
+        ),
+    }
