@@ -61,6 +61,17 @@ def unskew(y, width):
     return y[:, :, :width]  # [B, H, W, C]
 
 
+def _shift(x, amount, axis, name):
+    x = tf.convert_to_tensor(x)
+    _static_height_width(x, "x")
+    if not isinstance(amount, int) or amount < 0:
+        raise ValueError(f"Expected `{name}` to be a non-negative int. Received: {name}={amount}")
+    paddings = [[0, 0]] * 4
+    paddings[axis] = [amount, 0]
+    padded = tf.pad(x, paddings)  # `amount` zeros before the axis.
+    return tf.slice(padded, [0, 0, 0, 0], tf.shape(x))  # Drop as many at its end.
+
+
 def shift_down(x, rows=1):
     """Output row `r` is input row `r - rows`; zeros on top.
 
@@ -71,12 +82,7 @@ def shift_down(x, rows=1):
     Returns:
       `[batch, height, width, channels]`.
     """
-    x = tf.convert_to_tensor(x)
-    height, _ = _static_height_width(x, "x")
-    if not isinstance(rows, int) or rows < 0:
-        raise ValueError(f"Expected `rows` to be a non-negative int. Received: rows={rows}")
-    padded = tf.pad(x, [[0, 0], [rows, 0], [0, 0], [0, 0]])  # [B, H + rows, W, C]
-    return padded[:, :height]
+    return _shift(x, rows, axis=1, name="rows")
 
 
 def shift_right(x, cols=1):
@@ -89,9 +95,4 @@ def shift_right(x, cols=1):
     Returns:
       `[batch, height, width, channels]`.
     """
-    x = tf.convert_to_tensor(x)
-    _, width = _static_height_width(x, "x")
-    if not isinstance(cols, int) or cols < 0:
-        raise ValueError(f"Expected `cols` to be a non-negative int. Received: cols={cols}")
-    padded = tf.pad(x, [[0, 0], [0, 0], [cols, 0], [0, 0]])  # [B, H, W + cols, C]
-    return padded[:, :, :width]
+    return _shift(x, cols, axis=2, name="cols")
