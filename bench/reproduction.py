@@ -6,7 +6,7 @@ images of the MNIST test set to train, the last 2,000 to evaluate, fixed
 threshold binarization) and prints their test NLL in nats next to an
 independent per-pixel Bernoulli model fitted on the same split.
 
-  .venv/bin/python bench/reproduction.py --steps=1000
+  .venv/bin/python bench/reproduction.py --steps=1000 [--save_dir=runs/mnist]
 """
 
 import argparse
@@ -37,6 +37,7 @@ def main():
     parser.add_argument(
         "--data_dir", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
     )
+    parser.add_argument("--save_dir", default=None, help="Also save each model as <preset>.keras here.")
     args = parser.parse_args()
     load = dict(num_levels=2, data_dir=args.data_dir, as_numpy=True)
     train = prt.data.load("mnist_idx", "test[:8000]", **load)
@@ -54,6 +55,8 @@ def main():
         )
         seconds = time.perf_counter() - start
         nats = training.evaluate_nll(model, test)["nats"]
+        if args.save_dir:
+            training.save_model_atomically(model, os.path.join(args.save_dir, f"{preset}.keras"))
         print(
             f"| {preset} | {model.count_params():,} | {args.steps} x {args.batch_size} | "
             f"{seconds:.0f} | {nats:.2f} | {PAPER_NATS[preset]} |", flush=True,
