@@ -15,6 +15,7 @@ from pixel_rnn_tf import masking
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import ops
 from pixel_rnn_tf import sampling
+from pixel_rnn_tf import serving
 from pixel_rnn_tf import training
 from pixel_rnn_tf import visualize
 from pixel_rnn_tf.configs import ModelConfig

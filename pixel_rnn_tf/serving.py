@@ -1,0 +1,401 @@
+"""SavedModel export for TF Serving: the export module and its signatures (DESIGN §4).
+
+A served PixelRNN takes raw integer images and needs nothing of this package
+at load time: `tf.saved_model.load(path)` (or TF Serving) runs it. Layout on
+disk is the one TF Serving watches, `<export_base>/<integer version>/`.
+
+Signatures (plain tensors in and out; a class-conditional model, one with
+`model.config.num_classes` set, also takes `labels` int32 `[batch]`, in
+`[0, num_classes)`, on every signature):
+
+* `serving_default` and `log_prob`: `images` uint8 `[batch, H, W, C]` ->
+  `log_prob` float32 `[batch]` (nats) and `bits_per_dim` float32 `[batch]`.
+* `sample`: `num_samples` int32 `[]`, `seed` int32 `[2]`, `temperature`
+  float32 `[]` -> `images` uint8 `[num_samples, H, W, C]`. The same seed
+  gives the same images (`sampling.sample`, method "auto").
+* `complete`: `images` uint8 `[batch, H, W, C]`, `known` bool
+  `[batch, H, W, C]`, `seed`, `temperature` -> `images` uint8
+  `[batch, H, W, C]`, equal to the input where `known` (`sampling.complete`).
+
+Validation, all in the graph. A signature called with the wrong dtype is
+refused before it runs (TF Serving: INVALID_ARGUMENT). Shapes are not
+compared with the signature by TF Serving (tensorflow/serving#1436) nor by a
+loaded signature called from Python, so each input passes an `EnsureShape`
+op. Values: pixels `< num_levels` and labels in `[0, num_classes)` (checked
+by the model and the sampler, `validation.check_range`), `1 <= num_samples
+<= max_samples`, `len(images) <= max_samples` for `complete`, `temperature`
+positive and finite, `len(labels)` and `len(known)` equal to the batch. A
+failed check is an `InvalidArgumentError` (gRPC INVALID_ARGUMENT, HTTP 400),
+never a crash or a silently wrong answer.
+
+Under XLA (`jit_compile=True`, TPUs) `Assert` ops are compiled away (a bad
+pixel gives NaN): validate requests before they reach a compiled signature.
+"""
+
+import os
+import re
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pixel_rnn_tf import head
+from pixel_rnn_tf import metrics
+from pixel_rnn_tf import sampling
+
+DEFAULT_MAX_SAMPLES = 64
+LOG_PROB = "log_prob"
+SAMPLE = "sample"
+COMPLETE = "complete"
+SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY  # "serving_default"
+SIGNATURES = (SERVING_DEFAULT, LOG_PROB, SAMPLE, COMPLETE)
+MODEL_FILENAME = "model.keras"  # What `training.train` writes into its output directory.
+
+# TF Serving loads only all-digit directory names as versions, so a
+# directory with this prefix is never seen as (half) a model.
+TEMP_PREFIX = ".tmp-export-"
+_VERSION = re.compile(r"^\d+$")
+
+
+def _ensure_shape(tensor, shape, name):
+    """Checks at run time that `tensor` has `shape` (`None`: any size).
+
+    TF Serving feeds requests without comparing their shapes to the
+    signature (tensorflow/serving#1436), and a loaded signature called from
+    Python does not compare them either, so the graph must. `EnsureShape`
+    checks at run time and is on the data path: every op that reads the
+    returned tensor runs after the check, so no op ever sees a wrong shape.
+    Its error names the input: "Shape of tensor ..._images... [5,3,4,1,1] is
+    not compatible with expected shape [?,3,4,1]."
+
+    Args:
+      tensor: any tensor.
+      shape: the expected shape, a sequence of ints and `None`s.
+      name: the argument's name, for the message.
+
+    Returns:
+      `tensor`, to be used instead of it.
+    """
+    return tf.ensure_shape(tensor, shape, name=name)
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _assert_in_range(value, low, high, name):
+    """Checks an integer scalar lies in `[low, high]`; returns it."""
+    check = tf.debugging.Assert(
+        tf.logical_and(value >= low, value <= high),
+        [f"Expected `{name}` in [{low}, {high}]. Received: {name} =", value],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(value)
+
+
+def _assert_same_batch(tensor, batch_size, name, batch_name):
+    """Checks `len(tensor)` equals `batch_size`, the length of `batch_name`."""
+    size = tf.shape(tensor)[0]
+    check = tf.debugging.Assert(
+        tf.equal(size, batch_size),
+        [f"Expected len({name}) == {batch_name} =", batch_size, f"Received: len({name}) =", size],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
+
+
+class ExportModule(tf.Module):
+    """A `tf.Module` holding a `PixelModel` and its serving signatures.
+
+    Each signature is a `tf.function` with an explicit `input_signature` of
+    `tf.TensorSpec`s, so it is traced once, at construction, for any batch
+    size. Likelihoods come from `head.log_prob` and `metrics.bits_per_dim`,
+    samples from `sampling.sample` / `sampling.complete` (method "auto": the
+    fastest exact sampler), so served numbers are the library's numbers.
+
+    Args:
+      model: a built `PixelModel`.
+      max_samples: the most images one `sample` or `complete` request may
+        draw; their cost grows with it, so it caps a request's work.
+
+    Example:
+      ```python
+      module = ExportModule(model)
+      tf.saved_model.save(module, path, signatures=module.signatures())
+      served = tf.saved_model.load(path)
+      served.signatures["log_prob"](images=tf.zeros([2, 28, 28, 1], tf.uint8))
+      # {"log_prob": [2] float32 nats, "bits_per_dim": [2] float32}
+      ```
+    """
+
+    def __init__(self, model, max_samples=DEFAULT_MAX_SAMPLES, name=None):
+        super().__init__(name=name)
+        config = getattr(model, "config", None)
+        if config is None or not hasattr(config, "image_shape"):
+            raise ValueError(
+                "Expected `model` to be a PixelModel (with a `config`). "
+                f"Received: model of type {type(model).__name__}"
+            )
+        if not _is_int(max_samples) or max_samples < 1:
+            raise ValueError(
+                "Expected `max_samples` to be a positive int. "
+                f"Received: max_samples={max_samples!r}"
+            )
+        # Track the model's `tf.Variable`s themselves, not the Keras objects:
+        # saving a Keras 3 variable wraps a copy of it whose restore op never
+        # initializes the resource the traced functions read, so a session
+        # loader (TF Serving's C++ `LoadSavedModel`, `saved_model_cli run`)
+        # fails with "Could not find variable". `tf.saved_model.save` refuses
+        # a function that reads a variable tracked by neither.
+        object.__setattr__(self, "_model", model)  # Bypasses tracking.
+        self.model_variables = [getattr(v, "value", v) for v in model.variables]
+        self.max_samples = int(max_samples)
+        self.image_shape = tuple(config.image_shape)
+        self.num_levels = config.num_levels
+        self.num_classes = config.num_classes
+
+        images_shape = (None,) + self.image_shape
+        images = tf.TensorSpec(images_shape, tf.uint8, name="images")
+        known = tf.TensorSpec(images_shape, tf.bool, name="known")
+        num_samples = tf.TensorSpec([], tf.int32, name="num_samples")
+        seed = tf.TensorSpec([2], tf.int32, name="seed")
+        temperature = tf.TensorSpec([], tf.float32, name="temperature")
+        labels = [tf.TensorSpec([None], tf.int32, name="labels")] if self.conditional else []
+
+        self.log_prob = tf.function(self._log_prob, input_signature=[images] + labels)
+        self.sample = tf.function(
+            self._sample, input_signature=[num_samples, seed, temperature] + labels
+        )
+        self.complete = tf.function(
+            self._complete, input_signature=[images, known, seed, temperature] + labels
+        )
+
+    @property
+    def model(self):
+        """The `PixelModel` (not itself part of the SavedModel's object graph)."""
+        return self._model
+
+    @property
+    def conditional(self):
+        return self.num_classes is not None
+
+    def signatures(self):
+        """The signatures to save: `{name: concrete function}`."""
+        log_prob = self.log_prob.get_concrete_function()
+        return {
+            SERVING_DEFAULT: log_prob,
+            LOG_PROB: log_prob,
+            SAMPLE: self.sample.get_concrete_function(),
+            COMPLETE: self.complete.get_concrete_function(),
+        }
+
+    def _checked_images(self, images, name="images"):
+        return _ensure_shape(images, (None,) + self.image_shape, name)
+
+    def _checked_labels(self, labels, batch_size, batch_name):
+        """Labels `[batch]` of the request; their range is checked by the model."""
+        if not self.conditional:
+            return None
+        labels = _ensure_shape(labels, (None,), "labels")
+        # A length-1 `labels` would broadcast over the batch: a silent wrong answer.
+        return _assert_same_batch(labels, batch_size, "labels", batch_name)
+
+    def _checked_seed_and_temperature(self, seed, temperature):
+        seed = _ensure_shape(seed, (2,), "seed")
+        temperature = _ensure_shape(temperature, (), "temperature")
+        # `sampling` checks `temperature > 0`; infinity would silently mean "uniform".
+        check = tf.debugging.Assert(
+            tf.math.is_finite(temperature),
+            ["Expected a finite `temperature`. Received: temperature =", temperature],
+        )
+        with tf.control_dependencies([check]):
+            return seed, tf.identity(temperature)
+
+    def _log_prob(self, images, labels=None):
+        """Log-likelihood of images.
+
+        Args:
+          images: uint8 `[batch, H, W, C]`, values in `[0, num_levels)`.
+          labels: int32 `[batch]` in `[0, num_classes)`; conditional models only.
+
+        Returns:
+          `{"log_prob": float32 [batch] (nats), "bits_per_dim": float32 [batch]}`.
+        """
+        images = self._checked_images(images)
+        labels = self._checked_labels(labels, tf.shape(images)[0], "len(images)")
+        inputs = images if labels is None else (images, labels)
+        # The model checks pixel values (and labels) against its ranges.
+        log_prob = head.log_prob(self.model(inputs), images)  # [batch]
+        return {
+            "log_prob": log_prob,
+            "bits_per_dim": metrics.bits_per_dim(-log_prob, self.image_shape),
+        }
+
+    def _sample(self, num_samples, seed, temperature, labels=None):
+        """Draws images (exact ancestral sampling).
+
+        Args:
+          num_samples: int32 scalar in `[1, max_samples]`.
+          seed: int32 `[2]`, a stateless seed: the same seed, the same images.
+          temperature: float32 scalar > 0; logits are divided by it.
+          labels: int32 `[num_samples]`; conditional models only.
+
+        Returns:
+          `{"images": uint8 [num_samples, H, W, C]}`.
+        """
+        num_samples = _ensure_shape(num_samples, (), "num_samples")
+        num_samples = _assert_in_range(num_samples, 1, self.max_samples, "num_samples")
+        seed, temperature = self._checked_seed_and_temperature(seed, temperature)
+        labels = self._checked_labels(labels, num_samples, "num_samples")
+        images = sampling.sample(
+            self.model, num_samples, seed=seed, temperature=temperature, labels=labels
+        )  # int32 [num_samples, H, W, C]
+        return {"images": tf.cast(images, tf.uint8)}
+
+    def _complete(self, images, known, seed, temperature, labels=None):
+        """Fills the pixels where `known` is False, keeping the others exactly.
+
+        Args:
+          images: uint8 `[batch, H, W, C]`, values in `[0, num_levels)` (also
+            where `known` is False), batch at most `max_samples`.
+          known: bool `[batch, H, W, C]`, the shape of `images`.
+          seed, temperature, labels: as in `sample` (`labels` `[batch]`).
+
+        Returns:
+          `{"images": uint8 [batch, H, W, C]}`.
+        """
+        images = self._checked_images(images)
+        known = self._checked_images(known, "known")
+        # Completion costs as much per image as sampling: the same cap.
+        batch_size = _assert_in_range(tf.shape(images)[0], 0, self.max_samples, "len(images)")
+        # `sampling.complete` would broadcast a batch-1 mask; a request must be exact.
+        known = _assert_same_batch(known, batch_size, "known", "len(images)")
+        seed, temperature = self._checked_seed_and_temperature(seed, temperature)
+        labels = self._checked_labels(labels, batch_size, "len(images)")
+        completed = sampling.complete(
+            self.model, images, known, seed=seed, temperature=temperature, labels=labels
+        )  # int32 [batch, H, W, C]
+        return {"images": tf.cast(completed, tf.uint8)}
+
+
+def export_saved_model(model, export_dir, max_samples=DEFAULT_MAX_SAMPLES):
+    """Writes `model` as a SavedModel with the serving signatures at `export_dir`.
+
+    Args:
+      model: a built `PixelModel`.
+      export_dir: the SavedModel directory itself (for TF Serving, use
+        `export_versioned`, which writes a version directory whole).
+      max_samples: the most images a `sample` or `complete` request may draw.
+
+    Returns:
+      `export_dir`.
+    """
+    module = ExportModule(model, max_samples=max_samples)
+    tf.saved_model.save(module, export_dir, signatures=module.signatures())
+    return export_dir
+
+
+def versions(export_base):
+    """The integer versions under `export_base` (all-digit directory names), sorted."""
+    if not os.path.isdir(export_base):
+        return []
+    return sorted(
+        int(name)
+        for name in os.listdir(export_base)
+        if _VERSION.match(name) and os.path.isdir(os.path.join(export_base, name))
+    )
+
+
+def next_version(export_base):
+    """One more than the highest version under `export_base`, or 1."""
+    existing = versions(export_base)
+    return existing[-1] + 1 if existing else 1
+
+
+def export_versioned(
+    model, export_base, version=None, overwrite=False, max_samples=DEFAULT_MAX_SAMPLES
+):
+    """Writes `model` to `<export_base>/<version>/`, the layout TF Serving watches.
+
+    The SavedModel is written whole into a temporary directory beside the
+    version (named `.tmp-export-*`, which TF Serving ignores: it loads only
+    all-digit names) and then renamed, so a server never sees half a model
+    and an export killed midway leaves no version directory.
+
+    Args:
+      model: a built `PixelModel`.
+      export_base: the model's base path (TF Serving's `base_path`).
+      version: a non-negative int; `None` for the next one (`next_version`).
+      overwrite: replace an existing version. TF Serving does not reload a
+        version number it already serves; prefer a new version.
+      max_samples: the most images a `sample` or `complete` request may draw.
+
+    Returns:
+      The path of the version directory written.
+
+    Raises:
+      FileExistsError: the version exists and `overwrite` is False; the
+        existing version is left untouched.
+    """
+    if version is None:
+        version = next_version(export_base)
+    elif not _is_int(version) or version < 0:
+        raise ValueError(
+            f"Expected `version` to be a non-negative int or None. Received: version={version!r}"
+        )
+    path = os.path.join(export_base, str(int(version)))
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(
+            f"Version {version} exists at {path}. Pass overwrite=True to replace it, "
+            f"or export as version {next_version(export_base)}."
+        )
+    os.makedirs(export_base, exist_ok=True)
+    temporary = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_base)
+    try:
+        export_saved_model(model, temporary, max_samples=max_samples)
+        if os.path.exists(path):  # Only with overwrite=True.
+            retired = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_base)
+            os.replace(path, os.path.join(retired, "old"))
+            os.replace(temporary, path)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            try:
+                # Fails (rather than merging) if another export took `path` meanwhile.
+                os.rename(temporary, path)
+            except OSError as error:
+                raise FileExistsError(
+                    f"Version {version} appeared at {path} during the export (a concurrent "
+                    "export?); it was left untouched."
+                ) from error
+    finally:
+        if os.path.exists(temporary):
+            shutil.rmtree(temporary, ignore_errors=True)
+    return path
+
+
+def load_keras_model(path):
+    """Loads a `PixelModel` from a `.keras` file or a training output directory.
+
+    Args:
+      path: a `.keras` file, or a directory holding `model.keras` (what
+        `training.train` writes).
+
+    Returns:
+      The `keras.Model`, uncompiled.
+    """
+    if os.path.isdir(path):
+        candidate = os.path.join(path, MODEL_FILENAME)
+        if not os.path.isfile(candidate):
+            raise FileNotFoundError(
+                f"Expected `model` to be a .keras file or a directory holding {MODEL_FILENAME}. "
+                f"Received: model={path!r} (a directory without {MODEL_FILENAME})"
+            )
+        path = candidate
+    elif not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"Expected `model` to be an existing path. Received: model={path!r}"
+        )
+    # Importing this package registered its classes with Keras.
+    return keras.saving.load_model(path, compile=False)
