@@ -12,6 +12,8 @@ The paper's configurations are presets:
       --test_split='test[8000:]'
 """
 
+import os
+
 from absl import app
 from absl import flags
 import tensorflow as tf
@@ -33,7 +35,7 @@ _DATASET = flags.DEFINE_enum("dataset", "digits", data.names(), "Data set.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (mnist_idx, tfds).")
 _TRAIN_SPLIT = flags.DEFINE_string("train_split", "train", "Training split, tfds syntax.")
 _TEST_SPLIT = flags.DEFINE_string("test_split", "test", "Evaluation split, tfds syntax.")
-_EPOCHS = flags.DEFINE_integer("epochs", 15, "Training epochs.", lower_bound=1)
+_EPOCHS = flags.DEFINE_integer("epochs", 30, "Training epochs.", lower_bound=1)
 _STEPS_PER_EPOCH = flags.DEFINE_integer(
     "steps_per_epoch", None, "Steps per epoch; default: one pass over the data.", lower_bound=1
 )
@@ -44,6 +46,9 @@ _LEARNING_RATE = flags.DEFINE_float(
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of initialization, shuffling and sampling.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 16, "Samples in the grid.", lower_bound=0)
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "runs/demo", "Where outputs are written.")
+_EXPORT = flags.DEFINE_bool(
+    "export", True, "Export a SavedModel for TF Serving to <output_dir>/export/<next version>/."
+)
 _CLIPNORM = flags.DEFINE_float("clipnorm", None, "Gradient norm clipping.", lower_bound=0.0)
 _STRATEGY = flags.DEFINE_enum(
     "strategy", "default", ["default", "mirrored", "multi_worker", "tpu"],
@@ -118,6 +123,7 @@ def main(argv):
         backup_every=_backup_every(_BACKUP_EVERY.value),
         sample_every_n_epochs=_SAMPLE_EVERY.value,
         num_samples=_NUM_SAMPLES.value,
+        export_base=os.path.join(_OUTPUT_DIR.value, "export") if _EXPORT.value else None,
     )
     print(training.format_results(results))
 

@@ -6,6 +6,7 @@ precision, optionally XLA-compiled. A run writes into `output_dir`:
 
     backup/          AtomicBackupAndRestore: rerunning the same command resumes
     logs/            TensorBoard scalars (loss, bits/dim, learning rate), samples
+    export/<n>/      with `export_base`, a SavedModel for TF Serving
     last.keras       after every epoch, best.keras on the best validation loss
     model.keras      the final model
     results.json     NLL in nats and bits/dim; samples.png, completions.png
@@ -23,6 +24,7 @@ from pixel_rnn_tf import callbacks as callbacks_lib
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import metrics
+from pixel_rnn_tf import serving
 from pixel_rnn_tf import visualize
 from pixel_rnn_tf.losses import CategoricalNLL
 from pixel_rnn_tf.metrics import BitsPerDim
@@ -151,6 +153,7 @@ def train(
     backup_every="epoch",
     sample_every_n_epochs=0,
     num_samples=16,
+    export_base=None,
     verbose="auto",
 ):
     """Trains a model on a named data set and reports its NLL.
@@ -175,6 +178,8 @@ def train(
       sample_every_n_epochs: image summaries of samples in TensorBoard; 0: none.
       num_samples: samples drawn into `samples.png`, and test images whose
         lower halves are completed into `completions.png`; 0 for none.
+      export_base: if set, the trained model is exported for TF Serving to
+        `<export_base>/<next version>/` (`serving.export_versioned`).
       verbose: Keras's progress bar setting.
 
     Returns:
@@ -268,6 +273,8 @@ def train(
                 model, test_images[:num_samples], output_dir, seed
             )
         )
+    if export_base:
+        results["export_path"] = serving.export_versioned(model, export_base)
     with open(os.path.join(output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     return results
