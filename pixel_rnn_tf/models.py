@@ -148,10 +148,31 @@ class PixelModel(keras.Model):
 
         The differentiable part of `call`: tests take its gradients.
         """
-        features = self.stem(scaled)  # [B, H, W, 2h]
+        return self.forward(scaled, labels, self.stem, lambda index, block, x: block.core(x))
+
+    def forward(self, scaled, labels, stem, core):
+        """The network's wiring, with the spatial parts supplied by the caller.
+
+        `logits_from_scaled` runs it on whole images; the cached sampler runs
+        it on one pixel (`[batch, 1, 1, features]` maps), supplying a stem and
+        block cores that read the other pixels from its caches. Everything
+        else (class biases, residual adds, skips, the output stack) is
+        per-pixel and shared.
+
+        Args:
+          scaled: `[batch, h, w, C]` scaled images.
+          labels: int `[batch]` or `None`.
+          stem: maps `scaled` to the first features `[batch, h, w, 2h]`.
+          core: `core(index, block, inputs)`, block `index`'s core output.
+
+        Returns:
+          float32 logits `[batch, h, w, C, num_levels]`.
+        """
+        features = stem(scaled)  # [B, h, w, 2h]
         skip_sum = 0.0
         for index, block in enumerate(self.blocks):
-            features = block(features + self.class_bias(index, labels))
+            inputs = features + self.class_bias(index, labels)
+            features = block.finish(inputs, core(index, block, inputs))
             if self.skips:
                 skip_sum = skip_sum + self.skips[index](features)
         outputs = skip_sum if self.skips else features

@@ -48,9 +48,13 @@ class ResidualBlock(keras.layers.Layer):
     def core(self, inputs):
         raise NotImplementedError
 
-    def call(self, inputs):
-        outputs = self.output_projection(self.core(inputs))
+    def finish(self, inputs, core_outputs):
+        """The block's output from its input and its core's output."""
+        outputs = self.output_projection(core_outputs)
         return inputs + outputs if self.residual else outputs
+
+    def call(self, inputs):
+        return self.finish(inputs, self.core(inputs))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (2 * self.hidden_units,)

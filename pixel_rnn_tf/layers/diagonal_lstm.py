@@ -106,7 +106,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         initial_state = tuple(tf.stack(parts) for parts in zip(*initial))  # [2, B, H, h] each
         kernel = tf.stack([tf.convert_to_tensor(lstm.state_kernel) for lstm in directions])
         kernel = kernel[:, None]  # [2, 1, 2, h, 4h]: per direction, broadcast over batch.
-        hidden = recurrence(
+        hidden, _ = recurrence(
             columns, initial_state, lambda h: column_state_to_state(h, kernel)
         )  # [W + H - 1, 2, B, H, h]
         hidden = tf.transpose(hidden, [1, 2, 3, 0, 4])  # [2, B, H, W + H - 1, h]

@@ -38,15 +38,14 @@ def recurrence(input_gates, initial_state, state_to_state):
         to gate pre-activations `[..., 4 * units]`.
 
     Returns:
-      The hidden states `[steps, ..., units]`.
+      `(hidden, cell)`, the states after every step, each `[steps, ..., units]`.
     """
 
     def step(state, gates):
         hidden, cell = state
         return lstm_update(gates + state_to_state(hidden), cell)
 
-    hidden, _ = tf.scan(step, input_gates, initializer=initial_state)
-    return hidden
+    return tf.scan(step, input_gates, initializer=initial_state)
 
 
 class SpatialLSTM(keras.layers.Layer):
@@ -125,7 +124,8 @@ class SpatialLSTM(keras.layers.Layer):
           The hidden states `[steps, batch, length, units]`.
         """
 
-        return recurrence(input_gates, self.initial_state(batch_shape), self.state_to_state)
+        hidden, _ = recurrence(input_gates, self.initial_state(batch_shape), self.state_to_state)
+        return hidden
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
