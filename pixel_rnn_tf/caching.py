@@ -73,9 +73,10 @@ class ConvCache:
           `[batch, 1, 1, filters]`.
         """
         center = _flat(center)[None]  # [1, B, F]
-        above = cache[i : i + self.top, j : j + self.kernel_width]  # [top, kw, B, F]
-        left = cache[i + self.top, j : j + self.side]  # [side, B, F]
-        right = tf.zeros_like(cache[i + self.top, j : j + self.side])  # Masked out anyway.
+        # Static slice sizes (tf.slice), so the loop also compiles with XLA.
+        above = tf.slice(cache, [i, j, 0, 0], [self.top, self.kernel_width, -1, -1])
+        left = tf.slice(cache, [i + self.top, j, 0, 0], [1, self.side, -1, -1])[0]  # [side, B, F]
+        right = tf.zeros_like(left)  # Masked out anyway.
         row = tf.concat([left, center, right], axis=0)  # [kw, B, F]
         patch = tf.concat([above, row[None]], axis=0)  # [top + 1, kw, B, F]
         kernel = self.layer.masked_kernel[: self.top + 1]  # Rows below are masked.
@@ -133,7 +134,7 @@ class CachedStepper:
     def step(self, state, images, position, labels):
         i, j, c = position
         logits, _ = self.forward(state, images, i, j, labels)
-        return tf.gather(logits, c, axis=1), state
+        return tf.gather(logits, c, axis=1)
 
     def update(self, state, images, position, labels):
         i, j, _ = position
@@ -215,9 +216,9 @@ class RowLSTMStepper(CachedStepper):
     def core_at(self, index, block, state, inputs, i, j):
         lstm = block.lstm
         gates = _flat(self.inputs[index].conv_at(state[f"input_{index}"], inputs, i, j))
-        above = state[f"previous_hidden_{index}"][j : j + 2 * self.half + 1]  # [k, B, h]
-        gates = gates + tf.einsum("kbu,kuv->bv", above, lstm.state_kernel)
-        hidden, cell = lstm_update(gates, state[f"previous_cell_{index}"][j])
+        above = tf.slice(state[f"previous_hidden_{index}"], [j, 0, 0], [2 * self.half + 1, -1, -1])
+        gates = gates + tf.einsum("kbu,kuv->bv", above, lstm.state_kernel)  # above: [k, B, h]
+        hidden, cell = lstm_update(gates, tf.gather(state[f"previous_cell_{index}"], j))
         writes = {f"input_{index}": inputs, f"hidden_{index}": hidden, f"cell_{index}": cell}
         return _pixel(hidden), writes
 
@@ -289,14 +290,17 @@ class DiagonalBiLSTMStepper(CachedStepper):
         hidden_map = state[f"left_hidden_{index}"]  # [H, W, B, h]
         left_hidden, left_cell = tf.cond(
             j > 0,
-            lambda: (hidden_map[i, j - 1], state[f"left_cell_{index}"][i, j - 1]),
             lambda: (
-                state[f"left_entering_hidden_{index}"][i],
-                state[f"left_entering_cell_{index}"][i],
+                tf.gather_nd(hidden_map, [i, j - 1]),
+                tf.gather_nd(state[f"left_cell_{index}"], [i, j - 1]),
+            ),
+            lambda: (
+                tf.gather(state[f"left_entering_hidden_{index}"], i),
+                tf.gather(state[f"left_entering_cell_{index}"], i),
             ),
         )
         up_hidden = tf.cond(
-            i > 0, lambda: hidden_map[i - 1, j], lambda: tf.zeros_like(left_hidden)
+            i > 0, lambda: tf.gather_nd(hidden_map, [i - 1, j]), lambda: tf.zeros_like(left_hidden)
         )  # Zero padding above row 0, as in `column_state_to_state`.
         gates = gates + column_state_to_state(
             tf.stack([up_hidden, left_hidden], axis=1), lstm.state_kernel
@@ -305,7 +309,7 @@ class DiagonalBiLSTMStepper(CachedStepper):
         # The right-to-left direction of the row above, shifted down (§3.2).
         right = tf.cond(
             i > 0,
-            lambda: state[f"right_hidden_{index}"][i - 1, j],
+            lambda: tf.gather_nd(state[f"right_hidden_{index}"], [i - 1, j]),
             lambda: tf.zeros_like(hidden),
         )
         writes = {f"input_{index}": inputs, f"left_hidden_{index}": hidden,
@@ -324,19 +328,20 @@ class DiagonalBiLSTMStepper(CachedStepper):
         state = dict(state)
         for index, block in enumerate(self.model.blocks):
             lstm = block.lstm.right_to_left
-            row = tf.transpose(state[f"input_{index}"][i], [1, 0, 2])  # [B, W, F]
+            row = tf.transpose(tf.gather(state[f"input_{index}"], i), [1, 0, 2])  # [B, W, F]
             mirrored = tf.reverse(row, axis=[1])[:, None]  # [B, 1, W, F]
             gates = tf.transpose(lstm.input_to_state(mirrored)[:, 0], [1, 0, 2])  # [W, B, 4h]
+            right_map = state[f"right_hidden_{index}"]  # [H, W, B, h]
             up = tf.cond(
                 i > 0,
-                lambda: tf.reverse(state[f"right_hidden_{index}"][i - 1], axis=[0]),
-                lambda: tf.zeros_like(state[f"right_hidden_{index}"][0]),
+                lambda: tf.reverse(tf.gather(right_map, i - 1), axis=[0]),
+                lambda: tf.zeros_like(right_map[0]),
             )  # [W, B, h], mirrored
             kernel = lstm.state_kernel
             gates = gates + tf.einsum("wbu,uv->wbv", up, kernel[0])
             initial = (
-                state[f"right_entering_hidden_{index}"][i],
-                state[f"right_entering_cell_{index}"][i],
+                tf.gather(state[f"right_entering_hidden_{index}"], i),
+                tf.gather(state[f"right_entering_cell_{index}"], i),
             )  # [B, h] each
             hidden, _ = recurrence(gates, initial, lambda h: tf.matmul(h, kernel[1]))
             state[f"right_hidden_{index}"] = tf.tensor_scatter_nd_update(

@@ -1,98 +1,183 @@
-"""Pure tensor functions of the Diagonal BiLSTM (§3.2): skew, unskew, shifts."""
+"""Pure tensor functions of the Diagonal BiLSTM (§3.2): skew, unskew, shifts.
+
+The Diagonal BiLSTM runs its recurrence along the diagonals of an image. The
+paper makes that parallel by *skewing* the input map: row `r` is shifted
+right by `r` positions, so that each diagonal of the image becomes a column
+of the skewed map, and the recurrence then runs column by column. `unskew`
+undoes the shift. `shift_down` offsets the right-to-left direction by one
+row before it is added to the left-to-right one, so that no pixel sees the
+pixels to its right in its own row.
+
+All functions take `[batch, height, width, channels]` tensors of any dtype,
+use a constant number of ops whatever the image size (no Python loop over
+rows, so graphs stay small and XLA-compilable), and accept a dynamic batch
+size.
+"""
+
+import numbers
 
 import tensorflow as tf
 
 
-def _static_height_width(x, name):
+def _check_rank_4(x, name):
     if x.shape.rank != 4:
         raise ValueError(
             "Expected a rank-4 tensor [batch, height, width, channels]. "
             f"Received: {name}.shape={x.shape}"
         )
+
+
+def _static_height_width(x, name):
+    """Returns the static `(height, width)` of the rank-4 tensor `x`."""
+    _check_rank_4(x, name)
     height, width = x.shape[1], x.shape[2]
     if height is None or width is None:
-        raise ValueError(f"Expected a static height and width. Received: {name}.shape={x.shape}")
+        raise ValueError(
+            "Expected a static height and width (the skew's offsets depend on them). "
+            f"Received: {name}.shape={x.shape}"
+        )
     return height, width
+
+
+def _dim(x, axis):
+    """The static size of `axis` when known, else the dynamic one.
+
+    Static sizes keep the static shape of the results as precise as that of
+    the inputs, e.g. the channels when only the batch size is dynamic.
+    """
+    static = x.shape[axis]
+    return static if static is not None else tf.shape(x)[axis]
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def skew(x):
     """Shifts row `r` right by `r` positions, so that diagonals become columns.
 
-    A constant number of ops: rows padded to length `W + H`, flattened and
-    read back as rows of length `W + H - 1`, start one position later each.
+    Pixel `(i, j)` lands at `(i, i + j)`: the diagonal `i + j = d` of the
+    image is column `d` of the result. A constant number of ops: each row is
+    padded with `height` zeros to length `width + height`, the rows are
+    flattened into one sequence and read back as rows of length
+    `width + height - 1`. Every row is one element shorter than the padded
+    one, so it starts one position earlier in the sequence, i.e. row `r`
+    starts `r` zeros of padding before its own pixels.
 
     Args:
-      x: `[batch, height, width, channels]`, static height and width.
+      x: `[batch, height, width, channels]`, any dtype, static height and
+        width; the batch size may be dynamic.
 
     Returns:
-      `[batch, height, width + height - 1, channels]`: pixel `(i, j)` lands at
-      `(i, i + j)`, zeros elsewhere.
+      `[batch, height, width + height - 1, channels]`, pixel `(i, j)` at
+      `(i, i + j)`, exact zeros elsewhere.
+
+    Raises:
+      ValueError: if `x` is not of rank 4 or its height or width is unknown.
     """
     x = tf.convert_to_tensor(x)
     height, width = _static_height_width(x, "x")
-    batch, channels = tf.shape(x)[0], tf.shape(x)[3]
+    batch, channels = _dim(x, 0), _dim(x, 3)
+    skewed_width = width + height - 1
     x = tf.pad(x, [[0, 0], [0, 0], [0, height], [0, 0]])  # [B, H, W + H, C]
-    x = tf.reshape(x, [batch, height * (width + height), channels])
-    x = x[:, : height * (width + height - 1)]  # [B, H * (W + H - 1), C]
-    return tf.reshape(x, [batch, height, width + height - 1, channels])
+    x = tf.reshape(x, [batch, height * (width + height), channels])  # [B, H * (W + H), C]
+    # The last `height` elements are zeros that no row of the result reads.
+    x = x[:, : height * skewed_width]  # [B, H * (W + H - 1), C]
+    return tf.reshape(x, [batch, height, skewed_width, channels])  # [B, H, W + H - 1, C]
 
 
 def unskew(y, width):
     """The inverse of `skew`: row `r` keeps columns `r .. r + width - 1`.
 
+    A constant number of ops, the reshape trick of `skew` run backwards: the
+    rows of length `width + height - 1` are flattened, `height` zeros are
+    appended and the sequence is read back as rows of length
+    `width + height`. Each row is then one element longer than in `y`, so it
+    starts one position later, i.e. row `r` starts at its column `r`; its
+    first `width` elements are the pixels of that row.
+
     Args:
-      y: `[batch, height, width + height - 1, channels]`.
-      width: int, the unskewed width.
+      y: `[batch, height, width + height - 1, channels]`, any dtype, static
+        height and width; the batch size may be dynamic.
+      width: positive int, the width of the unskewed map, with
+        `y.shape[2] == width + height - 1`.
 
     Returns:
       `[batch, height, width, channels]`.
+
+    Raises:
+      ValueError: if `y` is not of rank 4, its height or width is unknown,
+        or `width` is not a positive int consistent with `y.shape`.
     """
     y = tf.convert_to_tensor(y)
     height, skewed_width = _static_height_width(y, "y")
-    if not isinstance(width, int) or width <= 0 or skewed_width != width + height - 1:
+    if not _is_int(width) or width <= 0:
+        raise ValueError(f"Expected `width` to be a positive int. Received: width={width!r}")
+    if skewed_width != width + height - 1:
         raise ValueError(
-            "Expected `width` to be a positive int with y.shape[2] == width + height - 1. "
-            f"Received: width={width}, y.shape={y.shape}"
+            "Expected `width` with y.shape[2] == width + height - 1 "
+            f"(here {skewed_width - height + 1}). Received: width={width}, y.shape={y.shape}"
         )
-    batch, channels = tf.shape(y)[0], tf.shape(y)[3]
-    y = tf.reshape(y, [batch, height * skewed_width, channels])
+    batch, channels = _dim(y, 0), _dim(y, 3)
+    y = tf.reshape(y, [batch, height * skewed_width, channels])  # [B, H * (W + H - 1), C]
     y = tf.pad(y, [[0, 0], [0, height], [0, 0]])  # [B, H * (W + H), C]
-    y = tf.reshape(y, [batch, height, width + height, channels])
+    y = tf.reshape(y, [batch, height, width + height, channels])  # [B, H, W + H, C]
     return y[:, :, :width]  # [B, H, W, C]
 
 
 def _shift(x, amount, axis, name):
+    """Shifts `x` by `amount` positions along `axis`, filling in zeros."""
     x = tf.convert_to_tensor(x)
-    _static_height_width(x, "x")
-    if not isinstance(amount, int) or amount < 0:
-        raise ValueError(f"Expected `{name}` to be a non-negative int. Received: {name}={amount}")
+    _check_rank_4(x, "x")
+    if not _is_int(amount) or amount < 0:
+        raise ValueError(
+            f"Expected `{name}` to be a non-negative int. Received: {name}={amount!r}"
+        )
+    if amount == 0:
+        return x
     paddings = [[0, 0]] * 4
     paddings[axis] = [amount, 0]
-    padded = tf.pad(x, paddings)  # `amount` zeros before the axis.
-    return tf.slice(padded, [0, 0, 0, 0], tf.shape(x))  # Drop as many at its end.
+    # `amount` zeros before the axis, e.g. [B, H + rows, W, C] for `shift_down`.
+    x_padded = tf.pad(x, paddings)
+    # Drop as many positions at the end; an `amount` >= the size leaves only zeros.
+    begin = [0, 0, 0, 0]
+    size = [-1, -1, -1, -1]
+    size[axis] = _dim(x, axis)
+    return tf.slice(x_padded, begin, size)  # [B, H, W, C]
 
 
 def shift_down(x, rows=1):
-    """Output row `r` is input row `r - rows`; zeros on top.
+    """Moves the rows of `x` down: output row `r` is input row `r - rows`.
+
+    The Diagonal BiLSTM shifts its right-to-left output map down by one row
+    before adding it to the left-to-right one (§3.2): that direction sees the
+    pixels to the right of the current one in its row, which are in the
+    future in raster order, but only pixels of rows above it once shifted.
 
     Args:
-      x: `[batch, height, width, channels]`.
+      x: `[batch, height, width, channels]`, any dtype.
       rows: non-negative int.
 
     Returns:
-      `[batch, height, width, channels]`.
+      `[batch, height, width, channels]`, the first `rows` rows zero.
+
+    Raises:
+      ValueError: if `x` is not of rank 4 or `rows` not a non-negative int.
     """
     return _shift(x, rows, axis=1, name="rows")
 
 
 def shift_right(x, cols=1):
-    """Output column `j` is input column `j - cols`; zeros on the left.
+    """Moves the columns of `x` right: output column `j` is input column `j - cols`.
 
     Args:
-      x: `[batch, height, width, channels]`.
+      x: `[batch, height, width, channels]`, any dtype.
       cols: non-negative int.
 
     Returns:
-      `[batch, height, width, channels]`.
+      `[batch, height, width, channels]`, the first `cols` columns zero.
+
+    Raises:
+      ValueError: if `x` is not of rank 4 or `cols` not a non-negative int.
     """
     return _shift(x, cols, axis=2, name="cols")

@@ -67,11 +67,11 @@ class NaiveStepper:
         return ()
 
     def step(self, state, images, position, labels):
-        """Returns `(logits [batch, num_levels], state)` of `position` `(i, j, c)`."""
+        """The logits `[batch, num_levels]` of `position` `(i, j, c)`."""
         inputs = images if labels is None else (images, labels)
         logits = self.model(inputs)  # [B, H, W, C, levels]
         i, j, c = position
-        return logits[:, i, j, c], state
+        return logits[:, i, j, c]
 
     def update(self, state, images, position, labels):
         """Called after a whole pixel `(i, j)` is drawn."""
@@ -138,8 +138,9 @@ def _fill(model, images, known, seed, temperature, labels, method):
 
     def body(k, images, state):
         i, j, c = k // (width * channels), (k // channels) % width, k % channels
-        logits, state = stepper.step(state, images, (i, j, c), labels)
-        drawn = draw(logits, tf.random.experimental.stateless_fold_in(seed, k), temperature)
+        logits = stepper.step(state, images, (i, j, c), labels)
+        seed_k = tf.random.experimental.stateless_fold_in(seed, k)
+        drawn = draw(logits, seed_k, temperature)
         at_k = tf.one_hot(k, height * width * channels, on_value=True, off_value=False)
         at_k = tf.reshape(at_k, [1, height, width, channels])
         fill = tf.logical_and(at_k, tf.logical_not(known))
