@@ -252,3 +252,16 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(OSError):
         callbacks.atomic_write(str(path), fail)
     assert os.listdir(tmp_path) == []
+
+
+def test_tensorboard_scalars_and_sample_images(tmp_path):
+    training.train(
+        "digits_pixel_cnn", output_dir=str(tmp_path), epochs=1, steps_per_epoch=3,
+        sample_every_n_epochs=1, num_samples=0, verbose=0,
+    )
+    tags = set()
+    for root, _, files in os.walk(tmp_path / "logs"):
+        for name in files:
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(root, name)):
+                tags.update(value.tag for value in event.summary.value)
+    assert {"epoch_loss", "epoch_bits_per_dim", "epoch_learning_rate", "samples"} <= tags
