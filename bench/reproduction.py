@@ -38,6 +38,7 @@ def main():
         "--data_dir", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
     )
     parser.add_argument("--save_dir", default=None, help="Also save each model as <preset>.keras here.")
+    parser.add_argument("--presets", default=",".join(PRESETS), help="Comma-separated subset.")
     args = parser.parse_args()
     load = dict(num_levels=2, data_dir=args.data_dir, as_numpy=True)
     train = prt.data.load("mnist_idx", "test[:8000]", **load)
@@ -45,7 +46,7 @@ def main():
     print(f"| model | params | steps x batch | train time (s) | test NLL (nats) | paper (nats, other binarization) |")
     print("| --- | --- | --- | --- | --- | --- |")
     print(f"| independent Bernoulli | {28 * 28} | - | - | {independent_bernoulli_nll(train, test):.2f} | - |")
-    for preset in PRESETS:
+    for preset in args.presets.split(","):
         keras.utils.set_random_seed(0)
         model = training.compile_model(prt.build_model(preset))
         start = time.perf_counter()

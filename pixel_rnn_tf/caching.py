@@ -4,8 +4,8 @@ A `CachedStepper` computes the network at one pixel `(i, j)` from caches of
 what earlier pixels produced, through `PixelModel.forward` with a stem and
 block cores that read those caches; everything per-pixel (class biases,
 residual adds, skips, the output stack) is the model's own code. After a
-pixel's last channel is drawn, `update` runs the pixel once more with the
-whole pixel and writes its values into the caches.
+pixel's last channel is drawn, `update` writes the values its last step
+computed, and the whole pixel, into the caches.
 
 * PixelCNN (the Fast PixelCNN++ scheme): the input maps of the spatial
   convolutions (the stem and each block's `k x k`), so a convolution at
@@ -132,16 +132,23 @@ class CachedStepper:
         return logits[:, 0, 0], writes
 
     def step(self, state, images, position, labels):
-        i, j, c = position
-        logits, _ = self.forward(state, images, i, j, labels)
-        return tf.gather(logits, c, axis=1)
+        """The logits `[batch, num_levels]` of `position` and the pixel's cache values.
 
-    def update(self, state, images, position, labels):
+        Nothing at `(i, j)` sees the value of the pixel's last channel (mask
+        A hides a channel from its own position), so the values computed at
+        the last channel's step are final but for the raw pixel itself.
+        """
+        i, j, c = position
+        logits, writes = self.forward(state, images, i, j, labels)
+        return tf.gather(logits, c, axis=1), writes
+
+    def update(self, state, writes, images, position, labels):
+        """Writes pixel `(i, j)`, now complete, into the caches."""
         i, j, _ = position
-        _, writes = self.forward(state, images, i, j, labels)
         state = dict(state)
-        state["stem"] = self.stem.write(state["stem"], i, j, writes.pop("stem"))
-        state = self.write_block_values(state, writes, i, j)
+        whole_pixel = self.model.scale(images[:, i : i + 1, j : j + 1, :])  # [B, 1, 1, C]
+        state["stem"] = self.stem.write(state["stem"], i, j, whole_pixel)
+        state = self.write_block_values(state, dict(writes), i, j)
         return tf.cond(
             tf.equal(j, self.width - 1),
             lambda: self.finish_row(state, i),

@@ -67,14 +67,15 @@ class NaiveStepper:
         return ()
 
     def step(self, state, images, position, labels):
-        """The logits `[batch, num_levels]` of `position` `(i, j, c)`."""
+        """The logits `[batch, num_levels]` of `position` `(i, j, c)`, and the
+        values `update` keeps once the pixel is complete (none here)."""
         inputs = images if labels is None else (images, labels)
         logits = self.model(inputs)  # [B, H, W, C, levels]
         i, j, c = position
-        return logits[:, i, j, c]
+        return logits[:, i, j, c], {}
 
-    def update(self, state, images, position, labels):
-        """Called after a whole pixel `(i, j)` is drawn."""
+    def update(self, state, values, images, position, labels):
+        """Called after a whole pixel `(i, j)` is drawn, with its last step's values."""
         return state
 
 
@@ -138,7 +139,7 @@ def _fill(model, images, known, seed, temperature, labels, method):
 
     def body(k, images, state):
         i, j, c = k // (width * channels), (k // channels) % width, k % channels
-        logits = stepper.step(state, images, (i, j, c), labels)
+        logits, values = stepper.step(state, images, (i, j, c), labels)
         seed_k = tf.random.experimental.stateless_fold_in(seed, k)
         drawn = draw(logits, seed_k, temperature)
         at_k = tf.one_hot(k, height * width * channels, on_value=True, off_value=False)
@@ -147,7 +148,7 @@ def _fill(model, images, known, seed, temperature, labels, method):
         images = tf.where(fill, drawn[:, None, None, None], images)
         state = tf.cond(
             tf.equal(c, channels - 1),
-            lambda: stepper.update(state, images, (i, j, c), labels),
+            lambda: stepper.update(state, values, images, (i, j, c), labels),
             lambda: state,
         )
         return k + 1, images, state

@@ -42,10 +42,10 @@ def test_cached_logits_equal_model_at_every_step(arch):
     stepper = caching.make_stepper(model)
     state = stepper.initial_state(2, None)
     for i, j, c in flat_order(image_shape):
-        logits = stepper.step(state, images, (i, j, c), None)
+        logits, values = stepper.step(state, images, (i, j, c), None)
         np.testing.assert_allclose(logits, expected[:, i, j, c], atol=1e-4)
         if c == image_shape[2] - 1:
-            state = stepper.update(state, images, (i, j, c), None)
+            state = stepper.update(state, values, images, (i, j, c), None)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
