@@ -1,9 +1,15 @@
-"""Integer image data sets: bundled digits, MNIST IDX files and tfds.
+"""Integer image data sets: scikit-learn's digits, MNIST IDX files and tfds.
 
-Every loader returns int32 images `[height, width, channels]` with values in
-`[0, num_levels)`: 8-bit values are quantized to `floor(x * num_levels /
-256)`, and binarized (num_levels=2) by a fixed threshold or a seeded
-Bernoulli draw made once, never per epoch, so evaluation is repeatable.
+Every data set is returned as int32 images `[height, width, channels]` with
+values in `[0, num_levels)`. 8-bit values `x` are quantized to
+`floor(x * num_levels / 256)`; with two levels they are binarized instead,
+either by the fixed threshold `x >= 128` or by a Bernoulli draw with
+probability `x / 255`. The draw is a function of `seed` and of each image's
+position, never of a global random state, so it is the same on every call and
+in every epoch: a test likelihood is always measured on the same data.
+
+Splits use tfds's slicing syntax for every data set: `"train"`,
+`"test[:8000]"`, `"test[8000:]"`, `"train[10%:]"`, `"train[:50%]"`.
 """
 
 import gzip
@@ -14,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 BINARIZATIONS = ("threshold", "bernoulli")
+
 _TFDS_SHAPES = {
     "mnist": (28, 28, 1),
     "binarized_mnist": (28, 28, 1),
@@ -22,194 +29,320 @@ _TFDS_SHAPES = {
     "downsampled_imagenet/64x64": (64, 64, 3),
 }
 _LOCAL_SHAPES = {"digits": (8, 8, 1), "mnist_idx": (28, 28, 1)}
-_DIGITS_TRAIN = 1500  # The first 1,500 of 1,797 train; the rest test.
-_IDX_FILES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+_SHAPES = {**_TFDS_SHAPES, **_LOCAL_SHAPES}
+
+# scikit-learn's 1,797 digits have no split: the first 1,500 train, the rest test.
+_DIGITS_NUM_TRAIN = 1500
+_IDX_STEMS = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+# 0x0803: unsigned bytes (0x08) in 3 dimensions (0x03).
 _IDX_MAGIC = 2051
-_SPLIT = re.compile(r"^(\w+)(?:\[(-?\d*)(%?):(-?\d*)(%?)\])?$")
+_IDX_HEADER_BYTES = 16
+
+_SPLIT_PATTERN = re.compile(r"(\w+)(?:\[((?:-?\d+)?)(%?):((?:-?\d+)?)(%?)\])?")
+_SPLIT_EXAMPLES = "'train', 'test[:8000]', 'test[8000:]', 'train[10%:]' or 'train[:50%]'"
 
 
 def names():
-    """The known data set names, sorted."""
-    return sorted(list(_TFDS_SHAPES) + list(_LOCAL_SHAPES))
+    """Returns the sorted list of known data set names."""
+    return sorted(_SHAPES)
 
 
 def image_shape(name):
-    """`(height, width, channels)` of data set `name`."""
+    """Returns the image shape `(height, width, channels)` of data set `name`."""
     _check_name(name)
-    return {**_TFDS_SHAPES, **_LOCAL_SHAPES}[name]
-
-
-def _check_name(name):
-    if name not in names():
-        raise ValueError(f"Unknown dataset name. Expected one of {names()}. Received: name={name!r}")
+    return _SHAPES[name]
 
 
 def quantize(images, num_levels):
-    """8-bit values `[0, 256)` to `[0, num_levels)`: `floor(x * num_levels / 256)`."""
-    _check_levels(num_levels)
-    return (np.asarray(images, np.int64) * num_levels // 256).astype(np.int32)
+    """Quantizes 8-bit images to `num_levels` levels: `floor(x * num_levels / 256)`.
+
+    Args:
+      images: integer array of any shape with values in `[0, 256)`.
+      num_levels: int in `[2, 256]`.
+
+    Returns:
+      An int32 array of the same shape with values in `[0, num_levels)`.
+    """
+    _check_num_levels(num_levels)
+    images = _check_8bit(images)
+    return (images.astype(np.int32) * num_levels // 256).astype(np.int32)
 
 
 def binarize_images(images, method="threshold", seed=0):
-    """8-bit values to {0, 1}: `x >= 128`, or a Bernoulli draw of `x / 255` made with `seed`."""
-    if method not in BINARIZATIONS:
-        raise ValueError(
-            f"Expected `binarize` to be one of {BINARIZATIONS}. Received: binarize={method!r}"
-        )
-    images = np.asarray(images)
+    """Binarizes 8-bit images.
+
+    Args:
+      images: integer array `[num_images, ...]` with values in `[0, 256)`.
+      method: "threshold" for the fixed `x >= 128`, or "bernoulli" for a draw
+        with probability `x / 255`.
+      seed: non-negative int seeding the Bernoulli draw: the same seed and
+        images give the same result.
+
+    Returns:
+      An int32 array of the same shape with values in `{0, 1}`.
+    """
+    _check_binarize(method)
+    _check_seed(seed)
+    images = _check_8bit(images)
     if method == "threshold":
         return (images >= 128).astype(np.int32)
-    uniform = np.random.default_rng(seed).random(images.shape)
-    return (uniform < images / 255.0).astype(np.int32)
-
-
-def _check_levels(num_levels):
-    if not isinstance(num_levels, (int, np.integer)) or not 2 <= num_levels <= 256:
-        raise ValueError(
-            f"Expected `num_levels` to be an int in [2, 256]. Received: num_levels={num_levels!r}"
-        )
+    # A uniform integer u in [0, 255) is below x with probability exactly x / 255.
+    uniform = np.random.default_rng(seed).integers(0, 255, images.shape, dtype=np.uint8)
+    return (uniform < images).astype(np.int32)
 
 
 def parse_split(split):
-    """Parses tfds split syntax: `"test"`, `"test[:8000]"`, `"train[10%:]"`.
+    """Parses a split in tfds's slicing syntax.
+
+    Args:
+      split: a split name with an optional slice of image counts or
+        percentages, e.g. "test", "test[:8000]", "test[8000:]", "train[10%:]".
 
     Returns:
-      `(name, start, stop, start_is_percent, stop_is_percent)`.
+      `(name, start, stop, unit)`: the split's name, the slice's bounds (ints,
+      or None where left out) and its unit, "abs" for image counts or "%".
     """
-    match = _SPLIT.match(split) if isinstance(split, str) else None
-    if not match:
-        raise ValueError(
-            "Expected `split` like 'train', 'test[:8000]' or 'train[10%:50%]'. "
-            f"Received: split={split!r}"
-        )
-    name, start, start_pct, stop, stop_pct = match.groups()
-    return (
-        name,
-        int(start) if start else None,
-        int(stop) if stop else None,
-        bool(start_pct),
-        bool(stop_pct),
-    )
-
-
-def _slice(images, split):
-    _, start, stop, start_pct, stop_pct = parse_split(split)
-    count = len(images)
-    if start is not None and start_pct:
-        start = count * start // 100
-    if stop is not None and stop_pct:
-        stop = count * stop // 100
-    return images[start:stop]
+    match = _SPLIT_PATTERN.fullmatch(split) if isinstance(split, str) else None
+    if match is None:
+        raise ValueError(f"Expected `split` like {_SPLIT_EXAMPLES}. Received: split={split!r}")
+    name, start, start_percent, stop, stop_percent = match.groups()
+    start = int(start) if start else None
+    stop = int(stop) if stop else None
+    # A bare '%' ("train[%:]") or mixed units ("train[10%:500]") is ambiguous.
+    if (start_percent and start is None) or (stop_percent and stop is None):
+        raise ValueError(f"Expected a number before '%'. Received: split={split!r}")
+    if start is not None and stop is not None and start_percent != stop_percent:
+        raise ValueError(f"Expected both slice bounds in the same unit. Received: split={split!r}")
+    unit = "%" if start_percent or stop_percent else "abs"
+    if unit == "%" and any(abs(bound) > 100 for bound in (start, stop) if bound is not None):
+        raise ValueError(f"Expected percentages in [-100, 100]. Received: split={split!r}")
+    return name, start, stop, unit
 
 
 def read_idx_images(path):
-    """Reads an IDX image file (gzip'ed or not): uint8 `[N, rows, cols]`."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        content = f.read()
-    if len(content) < 16:
-        raise ValueError(f"{path} is not an IDX image file: only {len(content)} bytes.")
-    magic, count, rows, cols = np.frombuffer(content[:16], ">i4")
-    if magic != _IDX_MAGIC or len(content) != 16 + count * rows * cols:
+    """Reads an IDX file of unsigned bytes in three dimensions, gzip'ed or not.
+
+    Args:
+      path: a `*-images-idx3-ubyte` file, gzip'ed when its name ends in ".gz".
+
+    Returns:
+      A uint8 array `[num_images, rows, columns]`.
+    """
+    path = os.fspath(path)
+    try:
+        with tf.io.gfile.GFile(path, "rb") as file:
+            content = gzip.decompress(file.read()) if path.endswith(".gz") else file.read()
+    except (OSError, EOFError) as error:  # gzip's errors for a corrupt file.
+        raise ValueError(f"Could not read the IDX file {path}: {error}") from error
+    if len(content) < _IDX_HEADER_BYTES:
         raise ValueError(
-            f"{path} is not an IDX image file: magic {magic} (expected {_IDX_MAGIC}), "
-            f"{len(content) - 16} pixel bytes for {count}x{rows}x{cols}."
+            f"Expected an IDX image file of at least {_IDX_HEADER_BYTES} bytes. "
+            f"Received: {path} of {len(content)} bytes"
         )
-    return np.frombuffer(content[16:], np.uint8).reshape(count, rows, cols)
+    magic, *dims = (int(x) for x in np.frombuffer(content, ">i4", count=4))
+    if magic != _IDX_MAGIC:
+        raise ValueError(
+            f"Expected an IDX image file with magic number {_IDX_MAGIC}. "
+            f"Received: {path} with magic number {magic}"
+        )
+    num_pixels = len(content) - _IDX_HEADER_BYTES
+    if min(dims) < 0 or num_pixels != np.prod(dims):
+        raise ValueError(
+            f"Expected {dims[0]}x{dims[1]}x{dims[2]} pixel bytes, as the header of {path} "
+            f"says. Received: {num_pixels} bytes"
+        )
+    return np.frombuffer(content, np.uint8, offset=_IDX_HEADER_BYTES).reshape(dims)
 
 
-def _load_digits(split_name):
-    from sklearn.datasets import load_digits
+def load(
+    name,
+    split="train",
+    *,
+    num_levels=2,
+    data_dir=None,
+    binarize="threshold",
+    seed=0,
+    as_numpy=False,
+):
+    """Returns the integer images of a named data set.
 
-    digits = load_digits().images  # [1797, 8, 8], values 0..16.
-    images = np.round(digits * 255.0 / 16.0).astype(np.uint8)
-    if split_name == "train":
-        return images[:_DIGITS_TRAIN]
-    if split_name == "test":
-        return images[_DIGITS_TRAIN:]
-    raise ValueError(f"Expected split 'train' or 'test' for digits. Received: split={split_name!r}")
+    Args:
+      name: one of `names()`: "digits" (scikit-learn's bundled 8x8 digits:
+        "train" is the first 1,500, "test" the other 297), "mnist_idx" (the
+        MNIST IDX files in `data_dir`), or one of the tfds data sets "mnist",
+        "binarized_mnist", "cifar10", "downsampled_imagenet/32x32" and
+        "downsampled_imagenet/64x64", which must already be prepared in
+        `data_dir`: this function never downloads.
+      split: a split name with an optional slice, in tfds's syntax: "train",
+        "test[:8000]", "test[8000:]", "train[10%:]", "train[:50%]".
+      num_levels: int in `[2, 256]`, the number of values per channel.
+        "binarized_mnist" is binary already and allows only 2.
+      data_dir: for "mnist_idx" the folder of `train-images-idx3-ubyte[.gz]`
+        and `t10k-images-idx3-ubyte[.gz]`; for tfds data sets tfds's data
+        directory (None for its default); unused for "digits".
+      binarize: for `num_levels=2`, "threshold" (`x >= 128`) or "bernoulli"
+        (a draw with probability `x / 255`, fixed by `seed`).
+      seed: non-negative int seeding the Bernoulli binarization. The draw for
+        "digits" and "mnist_idx" is made over the whole split before slicing,
+        so a slice holds the same binary images as the whole split; for tfds
+        data sets it depends on the image's position in the loaded slice.
+      as_numpy: whether to return a numpy array instead of a dataset.
+
+    Returns:
+      An unbatched `tf.data.Dataset` of int32 images `[height, width, channels]`
+      with values in `[0, num_levels)`, or with `as_numpy=True` an int32 array
+      `[num_images, height, width, channels]`.
+
+    Raises:
+      ValueError: for an unknown name or split, bad arguments, or missing or
+        malformed IDX files.
+      RuntimeError: for a tfds data set that is not prepared in `data_dir`.
+    """
+    _check_name(name)
+    _check_num_levels(num_levels)
+    _check_binarize(binarize)
+    _check_seed(seed)
+    if name == "binarized_mnist" and num_levels != 2:
+        raise ValueError(
+            "Expected num_levels=2 for name='binarized_mnist', whose images are binary. "
+            f"Received: num_levels={num_levels!r}"
+        )
+    if name in _TFDS_SHAPES:
+        dataset = _load_tfds(name, split, data_dir, num_levels, binarize, seed)
+        if not as_numpy:
+            return dataset
+        batches = list(dataset.batch(1024).as_numpy_iterator())
+        return np.concatenate(batches) if batches else np.zeros((0,) + _SHAPES[name], np.int32)
+
+    split_name, start, stop, unit = parse_split(split)
+    if split_name not in ("train", "test"):
+        raise ValueError(
+            f"Unknown split name for name={name!r}. Expected one of ['test', 'train']. "
+            f"Received: split={split!r}"
+        )
+    if name == "digits":
+        images = _digits(split_name)
+    else:
+        images = _mnist_idx(split_name, data_dir)
+    if num_levels == 2:
+        images = binarize_images(images, binarize, seed)
+    else:
+        images = quantize(images, num_levels)
+    images = _slice(images, start, stop, unit).reshape((-1,) + _SHAPES[name])
+    return images if as_numpy else tf.data.Dataset.from_tensor_slices(images)
 
 
-def _load_mnist_idx(split_name, data_dir):
+def _digits(split_name):
+    """Returns uint8 digits `[num_images, 8, 8]` with values in `[0, 256)`."""
+    from sklearn.datasets import load_digits  # Imported here: only this data set needs it.
+
+    images = load_digits().images  # [1797, 8, 8], values 0..16.
+    images = np.round(images * 255.0 / 16.0).astype(np.uint8)
+    return images[:_DIGITS_NUM_TRAIN] if split_name == "train" else images[_DIGITS_NUM_TRAIN:]
+
+
+def _mnist_idx(split_name, data_dir):
+    """Returns uint8 MNIST images `[num_images, 28, 28]` read from IDX files."""
     if data_dir is None:
-        raise ValueError("The dataset 'mnist_idx' needs `data_dir`, the folder of the IDX files.")
-    if split_name not in _IDX_FILES:
         raise ValueError(
-            f"Expected split 'train' or 'test' for mnist_idx. Received: split={split_name!r}"
+            "Expected `data_dir`, the folder of the MNIST IDX files, for name='mnist_idx'. "
+            "Received: data_dir=None"
         )
-    stem = os.path.join(data_dir, _IDX_FILES[split_name])
-    for path in (stem + ".gz", stem):
-        if os.path.exists(path):
-            return read_idx_images(path)
-    raise ValueError(f"No IDX file {stem}[.gz] for split {split_name!r} in data_dir={data_dir!r}.")
+    stem = os.path.join(os.fspath(data_dir), _IDX_STEMS[split_name])
+    path = next((p for p in (stem + ".gz", stem) if tf.io.gfile.exists(p)), None)
+    if path is None:
+        raise ValueError(
+            f"Expected the MNIST IDX file {stem}.gz or {stem} for split {split_name!r}, "
+            f"but neither exists. Received: data_dir={data_dir!r}"
+        )
+    images = read_idx_images(path)
+    if images.shape[1:] != _SHAPES["mnist_idx"][:2]:
+        raise ValueError(f"Expected 28x28 MNIST images. Received: {path} of shape {images.shape}")
+    return images
 
 
-def _load_tfds(name, split, data_dir):
-    import tensorflow_datasets as tfds
+def _slice(images, start, stop, unit):
+    """Slices `images` along the first axis as tfds does, rounding percentages."""
+    if unit == "%":
+        # tfds's "closest" rounding, so that a slice selects what tfds would.
+        start = None if start is None else round(start * len(images) / 100)
+        stop = None if stop is None else round(stop * len(images) / 100)
+    return images[start:stop]
+
+
+def _load_tfds(name, split, data_dir, num_levels, binarize, seed):
+    """Returns a dataset of int32 images `[height, width, channels]` from tfds."""
+    import tensorflow_datasets as tfds  # Imported here: only tfds data sets need it.
 
     try:
-        # Never download: without network a download would hang or fail late.
+        # download=False: without network a download would hang or fail late.
         dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
     except AssertionError as error:  # tfds's way of saying "not prepared".
         raise RuntimeError(
             f"The tfds data set {name!r} is not prepared in data_dir={data_dir!r}, and "
             "this function never downloads. Prepare it on a machine with network access "
-            f"(`tfds build {name} --data_dir=...`) and pass that data_dir."
+            f"(`tfds build {name} --data_dir=DIR`, or "
+            f"`tfds.builder({name!r}, data_dir=DIR).download_and_prepare()`) "
+            "and pass that DIR as `data_dir`."
         ) from error
-    return dataset.map(lambda example: example["image"])
+    shape = _SHAPES[name]
+    seed = tf.constant(seed, tf.int64)
+
+    def to_levels(index, example):
+        image = tf.cast(tf.ensure_shape(example["image"], shape), tf.int32)
+        if name == "binarized_mnist":
+            return image
+        if num_levels > 2:
+            return image * num_levels // 256
+        if binarize == "threshold":
+            return tf.cast(image >= 128, tf.int32)
+        # Keyed by (seed, position): the same draw in every epoch and call.
+        uniform = tf.random.stateless_uniform(
+            shape, tf.stack([seed, index]), minval=0, maxval=255, dtype=tf.int32
+        )
+        return tf.cast(uniform < image, tf.int32)
+
+    return dataset.enumerate().map(to_levels, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def load(name, split="train", *, num_levels=2, data_dir=None, binarize="threshold", seed=0,
-         as_numpy=False):
-    """Integer images of a named data set.
-
-    Args:
-      name: one of `names()`: "digits" (scikit-learn's bundled 8x8 digits,
-        no network), "mnist_idx" (IDX files in `data_dir`), or the tfds
-        names "mnist", "binarized_mnist", "cifar10",
-        "downsampled_imagenet/32x32", "downsampled_imagenet/64x64".
-      split: tfds split syntax: "train", "test[:8000]", "train[10%:]".
-      num_levels: 2 to 256 values per channel.
-      data_dir: the IDX folder, or tfds's data directory.
-      binarize: "threshold" or "bernoulli" (seeded, fixed), for num_levels=2.
-      seed: the Bernoulli binarization's seed.
-      as_numpy: return an array instead of a dataset.
-
-    Returns:
-      A `tf.data.Dataset` of int32 `[height, width, channels]` images, or
-      with `as_numpy` an int32 array `[num_images, height, width, channels]`.
-    """
-    _check_name(name)
-    _check_levels(num_levels)
-    split_name = parse_split(split)[0]
-    if name == "binarized_mnist" and num_levels != 2:
+def _check_name(name):
+    if name not in _SHAPES:
         raise ValueError(
-            f"binarized_mnist has 2 levels. Received: num_levels={num_levels}"
+            f"Unknown dataset name. Expected one of {names()}. Received: name={name!r}"
         )
 
-    def to_levels(images):
-        if name == "binarized_mnist":
-            return np.asarray(images, np.int32)
-        if num_levels == 2:
-            return binarize_images(images, binarize, seed)
-        return quantize(images, num_levels)
 
-    shape = image_shape(name)
-    if name in _TFDS_SHAPES:
-        dataset = _load_tfds(name, split, data_dir)
-        if as_numpy:
-            images = np.stack(list(dataset.as_numpy_iterator()))
-            return to_levels(images).reshape((-1,) + shape)
-        # A per-image Bernoulli draw would reuse one noise pattern: threshold here.
-        if num_levels == 2 and binarize == "bernoulli" and name != "binarized_mnist":
-            raise ValueError(
-                "binarize='bernoulli' needs as_numpy=True for tfds data sets (one fixed "
-                "draw over the whole split)."
-            )
-        return dataset.map(
-            lambda x: tf.numpy_function(to_levels, [x], tf.int32, stateful=False)
-        ).map(lambda x: tf.ensure_shape(tf.reshape(x, shape), shape))
-    raw = _load_digits(split_name) if name == "digits" else _load_mnist_idx(split_name, data_dir)
-    images = to_levels(_slice(raw, split)).reshape((-1,) + shape)
-    return images if as_numpy else tf.data.Dataset.from_tensor_slices(images)
+def _check_num_levels(num_levels):
+    if (
+        isinstance(num_levels, bool)
+        or not isinstance(num_levels, (int, np.integer))
+        or not 2 <= num_levels <= 256
+    ):
+        raise ValueError(
+            f"Expected `num_levels` to be an int in [2, 256]. Received: num_levels={num_levels!r}"
+        )
 
+
+def _check_binarize(binarize):
+    if binarize not in BINARIZATIONS:
+        raise ValueError(
+            f"Expected `binarize` to be one of {list(BINARIZATIONS)}. "
+            f"Received: binarize={binarize!r}"
+        )
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"Expected `seed` to be a non-negative int. Received: seed={seed!r}")
+
+
+def _check_8bit(images):
+    images = np.asarray(images)
+    if not np.issubdtype(images.dtype, np.integer):
+        raise ValueError(f"Expected integer 8-bit images. Received: images of dtype {images.dtype}")
+    if images.size and (images.min() < 0 or images.max() > 255):
+        raise ValueError(
+            "Expected 8-bit images with values in [0, 256). Received: values in "
+            f"[{images.min()}, {images.max()}]"
+        )
+    return images

@@ -1,7 +1,7 @@
 """Data sets: digits, MNIST IDX files, tfds (mocked), splits, quantization."""
 
 import gzip
-import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +10,26 @@ import tensorflow_datasets as tfds
 
 from pixel_rnn_tf import data
 
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+SHARED_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+
+
+def _as_array(dataset):
+    return np.stack(list(dataset.as_numpy_iterator()))
+
+
+def _write_idx(path, images, magic=2051):
+    header = np.array([magic, *images.shape], ">i4").tobytes()
+    content = header + images.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(content) if path.suffix == ".gz" else content)
+
+
+def test_names_and_shapes():
+    assert data.names() == sorted(data.names())
+    assert {"digits", "mnist_idx", "mnist", "binarized_mnist", "cifar10"} <= set(data.names())
+    assert data.image_shape("digits") == (8, 8, 1)
+    assert data.image_shape("mnist_idx") == (28, 28, 1)
+    assert data.image_shape("cifar10") == (32, 32, 3)
+    assert data.image_shape("downsampled_imagenet/64x64") == (64, 64, 3)
 
 
 def test_digits():
@@ -20,104 +39,217 @@ def test_digits():
     assert train.dtype == np.int32 and set(np.unique(train)) == {0, 1}
     dataset = data.load("digits", "test")
     assert dataset.element_spec == tf.TensorSpec((8, 8, 1), tf.int32)
-    np.testing.assert_array_equal(np.stack(list(dataset.as_numpy_iterator())), test)
-    eight_bit = data.load("digits", "train[:10]", num_levels=256, as_numpy=True)
-    assert eight_bit.max() == 255 and eight_bit.shape == (10, 8, 8, 1)
+    np.testing.assert_array_equal(_as_array(dataset), test)
 
 
-def test_quantize_and_binarize():
-    values = np.array([0, 63, 64, 127, 128, 255])
+@pytest.mark.parametrize("num_levels", [4, 256])
+def test_digits_levels(num_levels):
+    images = data.load("digits", "train", num_levels=num_levels, as_numpy=True)
+    # The original 0 and 16 map to 0 and 255 in 8 bits.
+    assert images.dtype == np.int32 and images.min() == 0 and images.max() == num_levels - 1
+    eight_bit = data.load("digits", "train", num_levels=256, as_numpy=True)
+    np.testing.assert_array_equal(images, eight_bit * num_levels // 256)
+
+
+def test_quantize():
+    values = np.array([0, 63, 64, 127, 128, 255], np.uint8)
     np.testing.assert_array_equal(data.quantize(values, 256), values)
     np.testing.assert_array_equal(data.quantize(values, 4), [0, 0, 1, 1, 2, 3])
-    np.testing.assert_array_equal(data.binarize_images(values), [0, 0, 0, 0, 1, 1])
-    pixels = np.full((1000,), 100)
-    a = data.binarize_images(pixels, "bernoulli", seed=1)
-    np.testing.assert_array_equal(a, data.binarize_images(pixels, "bernoulli", seed=1))
-    assert (a != data.binarize_images(pixels, "bernoulli", seed=2)).any()
-    assert abs(a.mean() - 100 / 255) < 0.05
+    np.testing.assert_array_equal(data.quantize(values, 2), [0, 0, 0, 0, 1, 1])
+    assert data.quantize(values, 4).dtype == np.int32
+    with pytest.raises(ValueError, match=r"values in \[0, 256\).*\[0, 256\]"):
+        data.quantize(np.array([0, 256]), 4)
+    with pytest.raises(ValueError, match="dtype float"):
+        data.quantize(np.array([0.5]), 4)
+
+
+def test_threshold_binarization_is_fixed():
+    values = np.array([0, 127, 128, 255])
+    np.testing.assert_array_equal(data.binarize_images(values), [0, 0, 1, 1])
+    images = data.load("digits", "test", num_levels=256, as_numpy=True)
+    np.testing.assert_array_equal(data.binarize_images(images, seed=1), images >= 128)
+    np.testing.assert_array_equal(
+        data.load("digits", "test", seed=1, as_numpy=True),
+        data.load("digits", "test", as_numpy=True),
+    )
+
+
+def test_bernoulli_binarization_is_seeded():
+    pixels = np.array([0] * 100 + [100] * 1000 + [255] * 100)
+    first = data.binarize_images(pixels, "bernoulli", seed=1)
+    np.testing.assert_array_equal(first, data.binarize_images(pixels, "bernoulli", seed=1))
+    assert (first != data.binarize_images(pixels, "bernoulli", seed=2)).any()
+    assert (first[:100] == 0).all() and (first[-100:] == 1).all()
+    assert abs(first[100:-100].mean() - 100 / 255) < 0.05
+
+
+def test_bernoulli_digits_are_the_same_every_call_and_epoch():
+    load = dict(binarize="bernoulli", seed=3)
+    images = data.load("digits", "train", as_numpy=True, **load)
+    np.testing.assert_array_equal(images, data.load("digits", "train", as_numpy=True, **load))
+    dataset = data.load("digits", "train", **load)
+    np.testing.assert_array_equal(_as_array(dataset), images)
+    np.testing.assert_array_equal(_as_array(dataset), images)  # A second epoch.
+    # The draw is made over the whole split, so a slice holds the same images.
+    first_ten = data.load("digits", "train[:10]", as_numpy=True, **load)
+    np.testing.assert_array_equal(first_ten, images[:10])
+    other_seed = data.load("digits", "train", binarize="bernoulli", seed=4, as_numpy=True)
+    assert (images != other_seed).any()
+    assert (images != data.load("digits", "train", as_numpy=True)).any()
 
 
 @pytest.mark.parametrize(
     "split,expected",
     [
-        ("test", ("test", None, None, False, False)),
-        ("test[:8000]", ("test", None, 8000, False, False)),
-        ("test[8000:]", ("test", 8000, None, False, False)),
-        ("train[10%:50%]", ("train", 10, 50, True, True)),
+        ("test", ("test", None, None, "abs")),
+        ("test[:8000]", ("test", None, 8000, "abs")),
+        ("test[8000:]", ("test", 8000, None, "abs")),
+        ("train[-10:]", ("train", -10, None, "abs")),
+        ("train[10%:]", ("train", 10, None, "%")),
+        ("train[:50%]", ("train", None, 50, "%")),
+        ("train[10%:50%]", ("train", 10, 50, "%")),
     ],
 )
 def test_parse_split(split, expected):
     assert data.parse_split(split) == expected
 
 
-def _write_idx(path, images, magic=2051):
-    header = np.array([magic, *images.shape], ">i4").tobytes()
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "wb") as f:
-        f.write(header + images.astype(np.uint8).tobytes())
-
-
-@pytest.mark.parametrize("suffix", ["", ".gz"])
-def test_mnist_idx_from_files(tmp_path, suffix):
-    images = np.random.default_rng(0).integers(0, 256, (10, 28, 28))
-    _write_idx(tmp_path / f"t10k-images-idx3-ubyte{suffix}", images)
-    loaded = data.load("mnist_idx", "test[2:]", num_levels=256, data_dir=str(tmp_path), as_numpy=True)
-    np.testing.assert_array_equal(loaded[..., 0], images[2:])
-    half = data.load("mnist_idx", "test[:50%]", data_dir=str(tmp_path), as_numpy=True)
-    np.testing.assert_array_equal(half[..., 0], images[:5] >= 128)
-
-
-def test_mnist_idx_errors(tmp_path):
-    _write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((2, 28, 28)), magic=2049)
-    with pytest.raises(ValueError, match="magic 2049"):
-        data.load("mnist_idx", "test", data_dir=str(tmp_path))
-    with pytest.raises(ValueError, match="needs `data_dir`"):
-        data.load("mnist_idx", "test")
-    with pytest.raises(ValueError, match="No IDX file"):
-        data.load("mnist_idx", "train", data_dir=str(tmp_path))
-
-
-def test_shared_mnist():
-    if not os.path.exists(os.path.join(MNIST_DIR, "t10k-images-idx3-ubyte.gz")):
-        pytest.skip(f"the shared MNIST files are not at {os.path.abspath(MNIST_DIR)}")
-    images = data.load("mnist_idx", "test", num_levels=256, data_dir=MNIST_DIR, as_numpy=True)
-    assert images.shape == (10000, 28, 28, 1)
-    assert images.mean() == pytest.approx(33.79, abs=0.01)
-    assert images.std() == pytest.approx(79.17, abs=0.01)
-    train = data.load("mnist_idx", "test[:8000]", data_dir=MNIST_DIR, as_numpy=True)
-    test = data.load("mnist_idx", "test[8000:]", data_dir=MNIST_DIR, as_numpy=True)
-    assert len(train) == 8000 and len(test) == 2000
+@pytest.mark.parametrize(
+    "split,message",
+    [
+        ("train[::2]", "Expected `split` like"),
+        ("train[1]", "Expected `split` like"),
+        ("train[-:]", "Expected `split` like"),
+        ("train + test", "Expected `split` like"),
+        (None, "Expected `split` like"),
+        ("train[%:]", "number before '%'"),
+        ("train[10%:500]", "same unit"),
+        ("train[:150%]", r"\[-100, 100\]"),
+    ],
+)
+def test_parse_split_errors(split, message):
+    with pytest.raises(ValueError, match=message):
+        data.parse_split(split)
 
 
 @pytest.mark.parametrize(
-    "name,levels,shape",
-    [("mnist", 256, (28, 28, 1)), ("cifar10", 16, (32, 32, 3)), ("binarized_mnist", 2, (28, 28, 1))],
+    "split,expected",
+    # Percentages round to the closest count as in tfds: 297 / 2 = 148.5 -> 148.
+    [
+        ("train[:10]", slice(0, 10)),
+        ("train[10%:]", slice(150, 1500)),
+        ("train[-10%:]", slice(1350, 1500)),
+        ("test[:50%]", slice(0, 148)),
+        ("test[50%:]", slice(148, 297)),
+    ],
 )
-def test_tfds_with_mock_data(name, levels, shape):
-    with tfds.testing.mock_data(num_examples=4):
-        images = data.load(name, "train", num_levels=levels, as_numpy=True)
-        dataset = data.load(name, "test", num_levels=levels)
-        element = next(iter(dataset))
+def test_digits_slices(split, expected):
+    whole = data.load("digits", split.split("[")[0], num_levels=256, as_numpy=True)
+    images = data.load("digits", split, num_levels=256, as_numpy=True)
+    np.testing.assert_array_equal(images, whole[expected])
+
+
+@pytest.mark.parametrize("file_name", ["t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"])
+def test_mnist_idx_from_files(tmp_path, file_name):
+    images = np.random.default_rng(0).integers(0, 256, (10, 28, 28))
+    _write_idx(tmp_path / file_name, images)
+    loaded = data.load("mnist_idx", "test[2:]", num_levels=256, data_dir=tmp_path, as_numpy=True)
+    assert loaded.shape == (8, 28, 28, 1) and loaded.dtype == np.int32
+    np.testing.assert_array_equal(loaded[..., 0], images[2:])
+    half = data.load("mnist_idx", "test[:50%]", data_dir=str(tmp_path))
+    assert half.element_spec == tf.TensorSpec((28, 28, 1), tf.int32)
+    np.testing.assert_array_equal(_as_array(half)[..., 0], images[:5] >= 128)
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (np.array([2049, 2, 28, 28], ">i4").tobytes() + bytes(2 * 28 * 28), "magic number 2049"),
+        (np.array([2051, 2, 28, 28], ">i4").tobytes() + bytes(100), "2x28x28 pixel bytes"),
+        (np.array([2051, 2, 10, 10], ">i4").tobytes() + bytes(200), "Expected 28x28 MNIST"),
+        (b"IDX", "at least 16 bytes"),
+    ],
+)
+def test_mnist_idx_bad_files(tmp_path, content, message):
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        data.load("mnist_idx", "test", data_dir=tmp_path)
+
+
+def test_mnist_idx_bad_gzip(tmp_path):
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"not gzip")
+    with pytest.raises(ValueError, match="Could not read the IDX file"):
+        data.load("mnist_idx", "test", data_dir=tmp_path)
+
+
+def test_mnist_idx_missing_data(tmp_path):
+    with pytest.raises(ValueError, match="Expected `data_dir`.*Received: data_dir=None"):
+        data.load("mnist_idx", "test")
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz or .*neither exists"):
+        data.load("mnist_idx", "train", data_dir=tmp_path)
+
+
+def test_shared_mnist():
+    if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"shared MNIST not found at {SHARED_MNIST.resolve()}")
+    images = data.load("mnist_idx", "test", num_levels=256, data_dir=SHARED_MNIST, as_numpy=True)
+    assert images.shape == (10000, 28, 28, 1)
+    assert images.mean() == pytest.approx(33.79, abs=0.01)
+    assert images.std() == pytest.approx(79.17, abs=0.01)
+    train = data.load("mnist_idx", "test[:8000]", data_dir=SHARED_MNIST, as_numpy=True)
+    test = data.load("mnist_idx", "test[8000:]", data_dir=SHARED_MNIST, as_numpy=True)
+    assert len(train) == 8000 and len(test) == 2000
+    np.testing.assert_array_equal(np.concatenate([train, test])[..., 0], images[..., 0] >= 128)
+
+
+@pytest.mark.parametrize(
+    "name,num_levels,max_value",
+    [("mnist", 256, None), ("cifar10", 16, None), ("binarized_mnist", 2, 2)],
+)
+def test_tfds_with_mock_data(name, num_levels, max_value):
+    shape = data.image_shape(name)
+    with tfds.testing.mock_data(num_examples=4, max_value=max_value):
+        images = data.load(name, "train", num_levels=num_levels, as_numpy=True)
+        # Slices pass through to tfds, whose mock ignores them.
+        dataset = data.load(name, "test[:50%]", num_levels=num_levels)
+        elements = _as_array(dataset)
     assert images.shape == (4,) + shape and images.dtype == np.int32
-    if name != "binarized_mnist":  # Its mock holds random bytes, the real one 0/1.
-        assert images.min() >= 0 and images.max() < levels
-    assert element.shape == shape and element.dtype == tf.int32
+    assert images.min() >= 0 and images.max() < num_levels
+    assert dataset.element_spec == tf.TensorSpec(shape, tf.int32)
+    assert elements.shape[1:] == shape and elements.max() < num_levels
 
 
-def test_unprepared_tfds_fails_fast_without_download(tmp_path):
-    with pytest.raises(RuntimeError, match="not prepared.*never downloads"):
+def test_tfds_bernoulli_is_the_same_every_call_and_epoch():
+    with tfds.testing.mock_data(num_examples=4):
+        dataset = data.load("mnist", "train", binarize="bernoulli", seed=5)
+        images = data.load("mnist", "train", binarize="bernoulli", seed=5, as_numpy=True)
+        np.testing.assert_array_equal(_as_array(dataset), images)
+        np.testing.assert_array_equal(_as_array(dataset), images)  # A second epoch.
+        other_seed = data.load("mnist", "train", binarize="bernoulli", seed=6, as_numpy=True)
+    assert set(np.unique(images)) == {0, 1} and (images != other_seed).any()
+
+
+def test_unprepared_tfds_fails_without_downloading(tmp_path, monkeypatch):
+    def no_download(*args, **kwargs):
+        raise AssertionError("load() must never download")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
+    with pytest.raises(RuntimeError, match="not prepared.*never downloads.*tfds build cifar10"):
         data.load("cifar10", "train", data_dir=str(tmp_path))
+    assert not any(tmp_path.rglob("*.tfrecord*"))
 
 
 @pytest.mark.parametrize(
     "kwargs,message",
     [
-        (dict(name="imagenet"), r"Unknown dataset name.*name='imagenet'"),
+        (dict(name="imagenet"), r"Unknown dataset name.*'digits'.*Received: name='imagenet'"),
         (dict(name="digits", num_levels=1), r"num_levels=1"),
         (dict(name="digits", num_levels=300), r"num_levels=300"),
+        (dict(name="digits", num_levels=2.0), r"num_levels=2.0"),
         (dict(name="digits", split="train[::2]"), r"split='train\[::2\]'"),
-        (dict(name="digits", split="validation"), r"split='validation'"),
+        (dict(name="digits", split="validation"), r"\['test', 'train'\].*split='validation'"),
         (dict(name="digits", binarize="otsu"), r"binarize='otsu'"),
+        (dict(name="digits", seed=-1), r"seed=-1"),
         (dict(name="binarized_mnist", num_levels=4), r"num_levels=4"),
     ],
 )
