@@ -1,26 +1,41 @@
 """Exact incremental sampling: per-layer caches, one pixel of work per step.
 
-A `CachedStepper` computes the network at one pixel `(i, j)` from caches of
-what earlier pixels produced, through `PixelModel.forward` with a stem and
-block cores that read those caches; everything per-pixel (class biases,
-residual adds, skips, the output stack) is the model's own code. After a
-pixel's last channel is drawn, `update` writes the values its last step
-computed, and the whole pixel, into the caches.
+A cached stepper computes the network at one pixel `(i, j)` only, from
+caches of what the earlier pixels produced. It runs the model's own wiring,
+`PixelModel.forward`, on one-pixel maps `[batch, 1, 1, features]`, supplying
+a stem and block cores that read the caches; everything per-pixel (class
+biases, residual adds, skips, the `1 x 1` layers, the output stack) is the
+model's own code and weights. What each architecture caches (all of it
+`O(width)` per layer, so the work and memory of a step do not grow with the
+image's height):
 
-* PixelCNN (the Fast PixelCNN++ scheme): the input maps of the spatial
-  convolutions (the stem and each block's `k x k`), so a convolution at
-  `(i, j)` contracts its masked kernel with a patch of the cache.
-* Row LSTM (§3.1): the input map of each input-to-state `1 x k`
-  convolution, and the hidden and cell states of the previous and the
-  current row; the state-to-state convolution reads the previous row's
-  columns `j - k // 2 .. j + k // 2`.
-* Diagonal BiLSTM (§3.2): the left-to-right direction from the left and
-  upper neighbours' states; the right-to-left direction, which the model
-  shifts down a row, is computed once per completed row.
+* every masked spatial convolution (the `7 x 7` stem; PixelCNN's `k x k`;
+  the Row LSTM's `1 x k` input-to-state): a `ConvWindow` of its input map,
+  the `k // 2` rows above the current one and the current row so far;
+* Row LSTM (§3.1): the previous row's hidden and cell states (the
+  state-to-state convolution reads the previous row's columns
+  `j - k // 2 .. j + k // 2`) and the current row's;
+* Diagonal BiLSTM (§3.2): the left-to-right direction's states of the row
+  above and of the current row (a cell's neighbours are the cells above and
+  to the left); the right-to-left direction, which the model shifts down a
+  row, is computed for a whole row once the row is complete.
 
-Feature maps of one pixel are `[batch, 1, 1, features]`, so the model's
-`1 x 1` layers run on them unchanged. Caches are spatial-major,
-`[rows, columns, batch, features]`, so a pixel is written with one scatter.
+The stepper protocol, driven by `sampling`'s loop over rows, columns and
+channels (channels unrolled, so `c` is a Python int):
+
+* `initial_state(batch_size, labels)`: the loop state, a nest of tensors of
+  fixed shapes;
+* `step(state, images, (i, j, c), labels) -> (logits, state)`: the logits
+  `[batch, num_levels]` of channel `c` at `(i, j)`; the state keeps the
+  pixel's features, to be written by `update`;
+* `update(state, images, (i, j), labels) -> state`: after the pixel's last
+  channel is drawn; writes the pixel into the caches;
+* `finish_row(state, i) -> state`: after row `i`'s last pixel.
+
+`update` writes the features of the pixel's last step: nothing at `(i, j)`
+depends on the value of the pixel's last channel (mask A hides a channel
+from its own position, §3.4, and mask B only passes groups on), so those
+are final; only the stem's input, the pixel itself, is read from `images`.
 """
 
 import tensorflow as tf
@@ -33,7 +48,7 @@ from pixel_rnn_tf.layers.spatial_lstm import lstm_update
 from pixel_rnn_tf.layers.spatial_lstm import recurrence
 
 
-def _pixel(x):
+def _pixel_map(x):
     """`[batch, features]` -> a one-pixel map `[batch, 1, 1, features]`."""
     return x[:, None, None, :]
 
@@ -43,318 +58,475 @@ def _flat(x):
     return x[:, 0, 0, :]
 
 
-def _write(cache, row, col, value):
-    """`cache[row, col] = value`: cache `[R, C, batch, F]`, value `[batch, F]`."""
-    return tf.tensor_scatter_nd_update(cache, [[row, col]], value[None])
+def _set_column(buffer, column, value):
+    """`buffer[:, column] = value`, one scatter (in place under XLA).
+
+    Args:
+      buffer: `[batch, columns, features]`.
+      column: int32 scalar.
+      value: `[batch, features]`.
+
+    Returns:
+      The new buffer, `[batch, columns, features]`.
+    """
+    batch = tf.shape(buffer)[0]
+    indices = tf.stack([tf.range(batch), tf.fill([batch], column)], axis=1)  # [B, 2]
+    return tf.tensor_scatter_nd_update(buffer, indices, tf.cast(value, buffer.dtype))
 
 
-class ConvCache:
-    """The padded input map of a masked convolution, `[H + kh // 2, W + 2 (kw // 2), batch, F]`."""
+def pixel_at(images, i, j):
+    """`images[:, i, j]`: `[batch, H, W, ...]` -> `[batch, ...]`.
 
-    def __init__(self, layer, image_shape, features):
+    Gathers rather than slices: under XLA a slice whose start is an argument
+    of the compiled function (the row) becomes a compile-time constant, and
+    the function would be compiled once per row.
+    """
+    return tf.gather(tf.gather(images, i, axis=1), j, axis=1)
+
+
+def _column(buffer, column):
+    """`buffer[:, column]`: `[batch, columns, features]` -> `[batch, features]`."""
+    return tf.gather(buffer, column, axis=1)
+
+
+def _matmul(x, kernel):
+    """`x @ kernel` in `x`'s dtype (weights read outside a layer call are float32)."""
+    return tf.matmul(x, tf.cast(kernel, x.dtype))
+
+
+class ConvWindow:
+    """A masked convolution evaluated at one pixel from a window of its input.
+
+    A `kh x kw` convolution masked as in §3.4 sees, at `(i, j)`, the rows
+    `i - kh // 2 .. i - 1` and, in row `i`, the columns up to `j`: rows
+    below and columns to the right are masked out. The window keeps those
+    rows of the input map, zero-padded by `kw // 2` columns on each side as
+    the convolution's "same" padding does (rows above the image stay zero):
+
+    * `above`: `[batch, kh // 2, width + 2 (kw // 2), features]`;
+    * `row`: `[batch, width + 2 (kw // 2), features]`, the current row, filled
+      pixel by pixel.
+
+    The input at `(i, j)` itself is passed to `conv_at`, since it depends on
+    the pixel's channels drawn so far.
+
+    Args:
+      layer: the `MaskedConv2D`; its masked kernel and bias are read at
+        every call, so the window follows the layer's current weights.
+      width: the image width.
+      features: the layer's input features.
+    """
+
+    def __init__(self, layer, width, features):
         self.layer = layer
-        self.height, self.width = image_shape[:2]
+        self.width = width
         self.features = features
         kernel_height, self.kernel_width = layer.kernel_size
         self.top, self.side = kernel_height // 2, self.kernel_width // 2
 
-    def zeros(self, batch_size, dtype):
-        shape = [self.height + self.top, self.width + 2 * self.side, batch_size, self.features]
-        return tf.zeros(shape, dtype)
+    def initial_state(self, batch_size, dtype):
+        padded = self.width + 2 * self.side
+        return {
+            "above": tf.zeros([batch_size, self.top, padded, self.features], dtype),
+            "row": tf.zeros([batch_size, padded, self.features], dtype),
+        }
 
-    def conv_at(self, cache, center, i, j):
-        """The masked convolution's output at `(i, j)`.
+    def _kernel(self):
+        """The taps that can see the window, flat: `[(top kw + side + 1) F, filters]`.
+
+        In the order of `conv_at`'s patch: the rows above, then the current
+        row's left columns and centre (its right columns are masked out).
+        """
+        kernel = self.layer.masked_kernel  # [kh, kw, F, filters]
+        filters = self.layer.filters
+        above = tf.reshape(kernel[: self.top], [-1, filters])  # [top kw F, filters]
+        row = tf.reshape(kernel[self.top, : self.side + 1], [-1, filters])  # [(side + 1) F, filters]
+        return tf.concat([above, row], axis=0)
+
+    def conv_at(self, window, center, j):
+        """The convolution's output at column `j` of the current row.
 
         Args:
-          cache: the input map of every earlier pixel.
-          center: `[batch, 1, 1, F]`, the input at `(i, j)` itself.
+          window: this window's state.
+          center: `[batch, features]`, the input at the pixel itself.
+          j: int32 scalar, the column.
 
         Returns:
-          `[batch, 1, 1, filters]`.
+          `[batch, filters]`, equal to the layer's output map at the pixel.
         """
-        center = _flat(center)[None]  # [1, B, F]
-        # Static slice sizes (tf.slice), so the loop also compiles with XLA.
-        above = tf.slice(cache, [i, j, 0, 0], [self.top, self.kernel_width, -1, -1])
-        left = tf.slice(cache, [i + self.top, j, 0, 0], [1, self.side, -1, -1])[0]  # [side, B, F]
-        right = tf.zeros_like(left)  # Masked out anyway.
-        row = tf.concat([left, center, right], axis=0)  # [kw, B, F]
-        patch = tf.concat([above, row[None]], axis=0)  # [top + 1, kw, B, F]
-        kernel = self.layer.masked_kernel[: self.top + 1]  # Rows below are masked.
-        outputs = tf.einsum("rcbf,rcfo->bo", patch, kernel)
+        batch = tf.shape(center)[0]
+        # Padded column j + side is image column j: the patch starts at j.
+        above = tf.slice(
+            window["above"], [0, 0, j, 0], [batch, self.top, self.kernel_width, self.features]
+        )  # [B, top, kw, F]
+        left = tf.slice(window["row"], [0, j, 0], [batch, self.side, self.features])  # [B, side, F]
+        patch = tf.concat(
+            [tf.reshape(above, [batch, -1]), tf.reshape(left, [batch, -1]), center], axis=1
+        )  # [B, (top kw + side + 1) F]
+        outputs = _matmul(patch, self._kernel())  # [B, filters]
         if self.layer.use_bias:
-            outputs = outputs + self.layer.bias
-        return _pixel(outputs)
+            outputs = outputs + tf.cast(self.layer.bias, outputs.dtype)
+        return outputs
 
-    def write(self, cache, i, j, value):
-        return _write(cache, i + self.top, j + self.side, _flat(value))
+    def write(self, window, j, value):
+        """The window with `value` `[batch, features]` at column `j` of the current row."""
+        return dict(window, row=_set_column(window["row"], j + self.side, value))
+
+    def next_row(self, window):
+        """Moves the window down a row: the current row joins the rows above."""
+        above = window["above"]
+        if self.top:
+            above = tf.concat([above[:, 1:], window["row"][:, None]], axis=1)  # [B, top, W', F]
+        return {"above": above, "row": tf.zeros_like(window["row"])}
 
 
 class CachedStepper:
-    """Base of the incremental steppers of `sampling`.
+    """Base of the cached steppers: the stem, the loop protocol, the wiring.
 
-    Subclasses implement `block_state`, `core_at` and `finish_row`.
+    Subclasses implement the per-block parts: `block_state` (the block's
+    caches, and under `"pixel"` the features `core_at` returns for
+    `update`), `core_at`, `write_pixel` and `next_row`.
+
+    Args:
+      model: a built `PixelModel`.
     """
 
     def __init__(self, model):
         self.model = model
         self.config = model.config
         self.height, self.width, self.channels = self.config.image_shape
-        self.features = 2 * self.config.hidden_units
+        self.units = self.config.hidden_units
         self.dtype = model.compute_dtype
-        self.stem = ConvCache(model.stem, self.config.image_shape, self.channels)
+        self.stem = ConvWindow(model.stem, self.width, self.channels)
 
     def initial_state(self, batch_size, labels):
-        state = {"stem": self.stem.zeros(batch_size, self.dtype)}
-        for index, block in enumerate(self.model.blocks):
-            state.update(self.block_state(index, block, batch_size))
-        return state
-
-    def forward(self, state, images, i, j, labels):
-        """The network at pixel `(i, j)`.
-
-        Returns:
-          `(logits [batch, channels, num_levels], writes)`: `writes` maps a
-          cache name to the value `(i, j)` puts into it.
-        """
-        writes = {}
-        scaled = self.model.scale(images[:, i : i + 1, j : j + 1, :])  # [B, 1, 1, C]
-
-        def stem(x):
-            writes["stem"] = x
-            return self.stem.conv_at(state["stem"], x, i, j)
-
-        def core(index, block, inputs):
-            outputs, block_writes = self.core_at(index, block, state, inputs, i, j)
-            writes.update(block_writes)
-            return outputs
-
-        logits = self.model.forward(scaled, labels, stem, core)  # [B, 1, 1, C, levels]
-        return logits[:, 0, 0], writes
+        """The loop state before the first pixel (`labels` are not cached)."""
+        return {
+            "stem": self.stem.initial_state(batch_size, self.dtype),
+            "blocks": [
+                self.block_state(index, block, batch_size)
+                for index, block in enumerate(self.model.blocks)
+            ],
+        }
 
     def step(self, state, images, position, labels):
-        """The logits `[batch, num_levels]` of `position` and the pixel's cache values.
+        """The logits of channel `c` at `(i, j)`.
 
-        Nothing at `(i, j)` sees the value of the pixel's last channel (mask
-        A hides a channel from its own position), so the values computed at
-        the last channel's step are final but for the raw pixel itself.
+        Args:
+          state: the loop state.
+          images: int32 `[batch, H, W, C]`: every pixel before `(i, j)` and
+            the channels before `c` at `(i, j)` are drawn.
+          position: `(i, j, c)`: int32 scalars `i`, `j` and a Python int `c`.
+          labels: int32 `[batch]` or `None`.
+
+        Returns:
+          `(logits [batch, num_levels], state)`.
         """
         i, j, c = position
-        logits, writes = self.forward(state, images, i, j, labels)
-        return tf.gather(logits, c, axis=1), writes
+        scaled = self.model.scale(pixel_at(images, i, j))  # [B, C]
+        blocks = []
 
-    def update(self, state, writes, images, position, labels):
+        def stem(x):
+            return _pixel_map(self.stem.conv_at(state["stem"], _flat(x), j))
+
+        def core(index, block, inputs):
+            block_state = state["blocks"][index]
+            outputs, pixel = self.core_at(index, block, block_state, inputs, j)
+            blocks.append(dict(block_state, pixel=pixel))
+            return outputs
+
+        logits = self.model.forward(_pixel_map(scaled), labels, stem, core)  # [B, 1, 1, C, L]
+        return logits[:, 0, 0, c], dict(state, blocks=blocks)
+
+    def update(self, state, images, position, labels):
         """Writes pixel `(i, j)`, now complete, into the caches."""
-        i, j, _ = position
-        state = dict(state)
-        whole_pixel = self.model.scale(images[:, i : i + 1, j : j + 1, :])  # [B, 1, 1, C]
-        state["stem"] = self.stem.write(state["stem"], i, j, whole_pixel)
-        state = self.write_block_values(state, dict(writes), i, j)
-        return tf.cond(
-            tf.equal(j, self.width - 1),
-            lambda: self.finish_row(state, i),
-            lambda: state,
-        )
-
-    def block_state(self, index, block, batch_size):
-        raise NotImplementedError
-
-    def core_at(self, index, block, state, inputs, i, j):
-        """Block `index`'s core at `(i, j)`: `(outputs [B, 1, 1, F], writes)`."""
-        raise NotImplementedError
-
-    def write_block_values(self, state, writes, i, j):
-        raise NotImplementedError
+        i, j = position
+        pixel = self.model.scale(pixel_at(images, i, j))  # [B, C], all channels drawn.
+        return {
+            "stem": self.stem.write(state["stem"], j, pixel),
+            "blocks": [
+                self.write_pixel(index, block_state, j)
+                for index, block_state in enumerate(state["blocks"])
+            ],
+        }
 
     def finish_row(self, state, i):
-        """Work once row `i` is complete."""
-        return state
+        """Moves every cache to row `i + 1` once row `i` is complete."""
+        return {
+            "stem": self.stem.next_row(state["stem"]),
+            "blocks": [
+                self.next_row(index, block, block_state, i)
+                for index, (block, block_state) in enumerate(
+                    zip(self.model.blocks, state["blocks"])
+                )
+            ],
+        }
+
+    def block_state(self, index, block, batch_size):
+        """Block `index`'s caches before the first pixel, a dict with `"pixel"`."""
+        raise NotImplementedError
+
+    def core_at(self, index, block, block_state, inputs, j):
+        """Block `index`'s core at column `j` of the current row.
+
+        Args:
+          inputs: `[batch, 1, 1, 2h]`, the block's input at the pixel.
+
+        Returns:
+          `(outputs [batch, 1, 1, h], pixel)`: `pixel` has the structure of
+          `block_state["pixel"]`.
+        """
+        raise NotImplementedError
+
+    def write_pixel(self, index, block_state, j):
+        """Writes `block_state["pixel"]` at column `j` of the current row."""
+        raise NotImplementedError
+
+    def next_row(self, index, block, block_state, i):
+        """Block `index`'s caches for row `i + 1`, row `i` complete."""
+        raise NotImplementedError
 
 
 class PixelCNNStepper(CachedStepper):
-    """Caches the input map of each block's `k x k` masked convolution."""
+    """PixelCNN: a `ConvWindow` of each block's `k x k` convolution's input."""
 
     def __init__(self, model):
         super().__init__(model)
-        self.convs = [
-            ConvCache(block.conv, self.config.image_shape, self.config.hidden_units)
-            for block in model.blocks
-        ]
+        self.windows = [ConvWindow(block.conv, self.width, self.units) for block in model.blocks]
 
     def block_state(self, index, block, batch_size):
-        return {f"conv_{index}": self.convs[index].zeros(batch_size, self.dtype)}
+        return {
+            "conv": self.windows[index].initial_state(batch_size, self.dtype),
+            "pixel": tf.zeros([batch_size, self.units], self.dtype),
+        }
 
-    def core_at(self, index, block, state, inputs, i, j):
-        # PixelCNNBlock.core with the k x k convolution read from the cache.
-        reduced = tf.nn.relu(block.reduce(tf.nn.relu(inputs)))
-        conv = self.convs[index].conv_at(state[f"conv_{index}"], reduced, i, j)
-        return tf.nn.relu(conv), {f"conv_{index}": reduced}
+    def core_at(self, index, block, block_state, inputs, j):
+        pixel = []
 
-    def write_block_values(self, state, writes, i, j):
-        for index, cache in enumerate(self.convs):
-            name = f"conv_{index}"
-            state[name] = cache.write(state[name], i, j, writes[name])
-        return state
+        def conv(reduced):  # [B, 1, 1, h]
+            pixel.append(_flat(reduced))
+            return _pixel_map(self.windows[index].conv_at(block_state["conv"], pixel[0], j))
+
+        return block.core(inputs, conv=conv), pixel[0]
+
+    def write_pixel(self, index, block_state, j):
+        conv = self.windows[index].write(block_state["conv"], j, block_state["pixel"])
+        return dict(block_state, conv=conv)
+
+    def next_row(self, index, block, block_state, i):
+        return dict(block_state, conv=self.windows[index].next_row(block_state["conv"]))
 
 
 class RowLSTMStepper(CachedStepper):
-    """Caches each Row LSTM's input row map and the previous and current rows' states."""
+    """Row LSTM: the input-to-state window and two rows of states per block.
+
+    Per block: `input`, a `ConvWindow` of the `1 x k` input-to-state
+    convolution; `hidden_above` `[batch, width + 2 (k // 2), h]`, the
+    previous row's hidden state zero-padded as `tf.nn.conv1d(..., "SAME")`
+    pads it; `cell_above` `[batch, width, h]`; and the current row's
+    `hidden` and `cell`, laid out alike. Before row 0, the row above is the
+    learned initial state (§5).
+    """
 
     def __init__(self, model):
         super().__init__(model)
-        self.inputs = [
-            ConvCache(block.lstm.input_to_state, self.config.image_shape, self.features)
+        self.windows = [
+            ConvWindow(block.lstm.input_to_state, self.width, 2 * self.units)
             for block in model.blocks
         ]
-        self.half = self.config.kernel_size // 2
+        self.side = self.config.kernel_size // 2
 
     def block_state(self, index, block, batch_size):
-        lstm = block.lstm
-        hidden, cell = lstm.initial_state(tf.stack([self.width, batch_size]))  # [W, B, h]
-        # The state-to-state convolution pads the previous row with zeros.
-        padding = [[self.half, self.half], [0, 0], [0, 0]]
+        hidden, cell = block.lstm.initial_state(tf.stack([batch_size, self.width]))  # [B, W, h]
+        hidden = tf.pad(hidden, [[0, 0], [self.side, self.side], [0, 0]])  # [B, W + 2 side, h]
+        zeros = tf.zeros([batch_size, self.units], self.dtype)
         return {
-            f"input_{index}": self.inputs[index].zeros(batch_size, self.dtype),
-            f"previous_hidden_{index}": tf.pad(hidden, padding),  # [W + 2 half, B, h]
-            f"previous_cell_{index}": cell,  # [W, B, h]
-            f"hidden_{index}": tf.zeros_like(tf.pad(hidden, padding)),
-            f"cell_{index}": tf.zeros_like(cell),
+            "input": self.windows[index].initial_state(batch_size, self.dtype),
+            "hidden_above": tf.cast(hidden, self.dtype),
+            "cell_above": tf.cast(cell, self.dtype),
+            "hidden": tf.zeros_like(hidden, self.dtype),
+            "cell": tf.zeros_like(cell, self.dtype),
+            "pixel": {"input": tf.zeros([batch_size, 2 * self.units], self.dtype),
+                      "hidden": zeros, "cell": zeros},
         }
 
-    def core_at(self, index, block, state, inputs, i, j):
+    def core_at(self, index, block, block_state, inputs, j):
         lstm = block.lstm
-        gates = _flat(self.inputs[index].conv_at(state[f"input_{index}"], inputs, i, j))
-        above = tf.slice(state[f"previous_hidden_{index}"], [j, 0, 0], [2 * self.half + 1, -1, -1])
-        gates = gates + tf.einsum("kbu,kuv->bv", above, lstm.state_kernel)  # above: [k, B, h]
-        hidden, cell = lstm_update(gates, tf.gather(state[f"previous_cell_{index}"], j))
-        writes = {f"input_{index}": inputs, f"hidden_{index}": hidden, f"cell_{index}": cell}
-        return _pixel(hidden), writes
+        inputs = _flat(inputs)  # [B, 2h]
+        gates = self.windows[index].conv_at(block_state["input"], inputs, j)  # [B, 4h]
+        # The state-to-state convolution at column j: padded columns j .. j + 2 side.
+        batch = tf.shape(inputs)[0]
+        width = lstm.kernel_width
+        above = tf.slice(block_state["hidden_above"], [0, j, 0], [batch, width, self.units])
+        above = tf.reshape(above, [batch, width * self.units])  # [B, k h]
+        kernel = tf.reshape(lstm.state_kernel, [width * self.units, -1])  # [k h, 4h]
+        gates = gates + _matmul(above, kernel)
+        hidden, cell = lstm_update(gates, _column(block_state["cell_above"], j))
+        return _pixel_map(hidden), {"input": inputs, "hidden": hidden, "cell": cell}
 
-    def write_block_values(self, state, writes, i, j):
-        for index, cache in enumerate(self.inputs):
-            state[f"input_{index}"] = cache.write(
-                state[f"input_{index}"], i, j, writes[f"input_{index}"]
-            )
-            hidden = state[f"hidden_{index}"]
-            state[f"hidden_{index}"] = tf.tensor_scatter_nd_update(
-                hidden, [[j + self.half]], writes[f"hidden_{index}"][None]
-            )
-            state[f"cell_{index}"] = tf.tensor_scatter_nd_update(
-                state[f"cell_{index}"], [[j]], writes[f"cell_{index}"][None]
-            )
-        return state
+    def write_pixel(self, index, block_state, j):
+        pixel = block_state["pixel"]
+        return dict(
+            block_state,
+            input=self.windows[index].write(block_state["input"], j, pixel["input"]),
+            hidden=_set_column(block_state["hidden"], j + self.side, pixel["hidden"]),
+            cell=_set_column(block_state["cell"], j, pixel["cell"]),
+        )
 
-    def finish_row(self, state, i):
-        state = dict(state)
-        for index in range(len(self.model.blocks)):
-            state[f"previous_hidden_{index}"] = state[f"hidden_{index}"]
-            state[f"previous_cell_{index}"] = state[f"cell_{index}"]
-        return state
+    def next_row(self, index, block, block_state, i):
+        return dict(
+            block_state,
+            input=self.windows[index].next_row(block_state["input"]),
+            hidden_above=block_state["hidden"],
+            cell_above=block_state["cell"],
+        )
 
 
-def _padding_states(lstm, height, batch_size):
-    """The state entering each row's first cell in the skewed recurrence.
+def padding_states(lstm, height):
+    """The state entering each row's first pixel in a `DiagonalLSTM`.
 
-    `DiagonalLSTM` runs its recurrence over the columns of the skewed map
-    from the learned initial state; row `r`'s first real cell sits in skewed
-    column `r`, after `r` cells of zero-padding input. Those padding cells
-    depend only on padding cells (their left and upper neighbours), so
-    running the recurrence on zero gates gives them exactly.
+    `DiagonalLSTM` runs its recurrence over the columns of the skewed map,
+    from the learned initial state. Row `r`'s first pixel sits in skewed
+    column `r`, after `r` cells of zero padding: it enters from padding cell
+    `(r, r - 1)`, not from the initial state (row 0 excepted). Padding cells
+    have zero input gates, and their left and upper neighbours are padding
+    cells too (or the initial state, or the zero padding above row 0), so
+    their states are constants of the weights, computed here by the layer's
+    own recurrence on zero gates.
+
+    Args:
+      lstm: a built `DiagonalLSTM`.
+      height: the image height.
 
     Returns:
-      `(hidden, cell)`, each `[height, batch, units]`: row `r`'s entering state.
+      `(hidden, cell)`, each `[height, units]`: row `r`'s entering state.
     """
-    units = lstm.units
-    gates = tf.zeros([height, 1, height, 4 * units])  # [columns, 1, rows, 4h]
-    initial = lstm.initial_state(tf.constant([1, height]))  # [1, rows, h] each
-    hidden, cell = recurrence(gates, initial, lstm.state_to_state)  # [columns, 1, rows, h]
-    rows = tf.range(height)
-    # Row r enters from skewed column r - 1; row 0 from the initial state.
-    entering = [
-        tf.concat([initial[k][0, :1], tf.gather_nd(states[:, 0], tf.stack([rows[1:] - 1, rows[1:]], 1))], 0)
-        for k, states in enumerate((hidden, cell))
-    ]  # [rows, h] each
-    return tuple(tf.tile(state[:, None], [1, batch_size, 1]) for state in entering)
+    initial = lstm.initial_state(tf.constant([height]))  # ([rows, h], [rows, h])
+    if height == 1:
+        return initial
+    gates = tf.zeros([height - 1, height, 4 * lstm.units])  # [columns, rows, 4h]
+    states = recurrence(
+        gates, initial, lambda hidden: column_state_to_state(hidden, lstm.state_kernel)
+    )  # ([columns, rows, h], [columns, rows, h])
+    # Row r >= 1 enters from skewed column r - 1.
+    diagonal = [[r - 1, r] for r in range(1, height)]
+    return tuple(
+        tf.concat([start[:1], tf.gather_nd(state, diagonal)], axis=0)  # [rows, h]
+        for start, state in zip(initial, states)
+    )
+
+
+def _neighbour_gates(upper, left, kernel):
+    """The `2 x 1` state-to-state convolution of one cell (`column_state_to_state`).
+
+    Args:
+      upper: `[..., h]`, the hidden state above (previous skewed column, row
+        above).
+      left: `[..., h]`, the hidden state to the left (previous skewed column,
+        same row).
+      kernel: `[2, h, 4h]`: [upper row, current row].
+
+    Returns:
+      `[..., 4h]`.
+    """
+    return _matmul(upper, kernel[0]) + _matmul(left, kernel[1])
 
 
 class DiagonalBiLSTMStepper(CachedStepper):
-    """Caches both directions' states; the right-to-left one per completed row."""
+    """Diagonal BiLSTM: the left-to-right direction per pixel, the right one per row.
+
+    Per block: `input` `[batch, width, 2h]`, the current row's block inputs
+    (the right-to-left direction needs the whole row); `hidden_above`
+    `[batch, width, h]`, the left-to-right hidden state of the row above
+    (zeros above row 0, the zero padding of `column_state_to_state`);
+    `hidden` and `cell` `[batch, width + 1, h]`, the current row's states
+    with the state entering its first pixel in column 0 (see
+    `padding_states`), so the left neighbour of column `j` is column `j` of
+    the buffer; `right_above` `[batch, width, h]`, the right-to-left output
+    of the row above, which the model shifts down to the current row (§3.2);
+    and the `padding_states` of both directions, `[height, h]` each.
+    """
 
     def block_state(self, index, block, batch_size):
-        height, width = self.height, self.width
-        units = self.config.hidden_units
-        state = {f"input_{index}": tf.zeros([height, width, batch_size, self.features], self.dtype)}
+        width, units = self.width, self.units
+        entering = {}
         for name, lstm in (("left", block.lstm.left_to_right), ("right", block.lstm.right_to_left)):
-            hidden, cell = _padding_states(lstm, height, batch_size)
-            state[f"{name}_entering_hidden_{index}"] = hidden  # [H, B, h]
-            state[f"{name}_entering_cell_{index}"] = cell
-            state[f"{name}_hidden_{index}"] = tf.zeros([height, width, batch_size, units], self.dtype)
-        state[f"left_cell_{index}"] = tf.zeros([height, width, batch_size, units], self.dtype)
-        return state
+            hidden, cell = padding_states(lstm, self.height)
+            entering[name] = {"hidden": tf.cast(hidden, self.dtype), "cell": tf.cast(cell, self.dtype)}
+        row = tf.zeros([batch_size, width, units], self.dtype)
+        zeros = tf.zeros([batch_size, units], self.dtype)
+        return {
+            "input": tf.zeros([batch_size, width, 2 * units], self.dtype),
+            "hidden_above": row,
+            "hidden": self._enter_row(entering["left"]["hidden"], 0, row),
+            "cell": self._enter_row(entering["left"]["cell"], 0, row),
+            "right_above": row,
+            "entering": entering,
+            "pixel": {"input": tf.zeros([batch_size, 2 * units], self.dtype),
+                      "hidden": zeros, "cell": zeros},
+        }
 
-    def core_at(self, index, block, state, inputs, i, j):
+    @staticmethod
+    def _enter_row(entering, i, row):
+        """`[batch, width + 1, h]`: row `i`'s entering state, then `row` `[batch, width, h]`."""
+        first = tf.broadcast_to(tf.gather(entering, i), tf.shape(row[:, 0]))  # [B, h]
+        return tf.concat([first[:, None], row], axis=1)
+
+    def core_at(self, index, block, block_state, inputs, j):
         lstm = block.lstm.left_to_right
-        gates = _flat(lstm.input_to_state(inputs))  # [B, 4h]
-        hidden_map = state[f"left_hidden_{index}"]  # [H, W, B, h]
-        left_hidden, left_cell = tf.cond(
-            j > 0,
-            lambda: (
-                tf.gather_nd(hidden_map, [i, j - 1]),
-                tf.gather_nd(state[f"left_cell_{index}"], [i, j - 1]),
-            ),
-            lambda: (
-                tf.gather(state[f"left_entering_hidden_{index}"], i),
-                tf.gather(state[f"left_entering_cell_{index}"], i),
-            ),
-        )
-        up_hidden = tf.cond(
-            i > 0, lambda: tf.gather_nd(hidden_map, [i - 1, j]), lambda: tf.zeros_like(left_hidden)
-        )  # Zero padding above row 0, as in `column_state_to_state`.
-        gates = gates + column_state_to_state(
-            tf.stack([up_hidden, left_hidden], axis=1), lstm.state_kernel
-        )[:, 1]
-        hidden, cell = lstm_update(gates, left_cell)
-        # The right-to-left direction of the row above, shifted down (§3.2).
-        right = tf.cond(
-            i > 0,
-            lambda: tf.gather_nd(state[f"right_hidden_{index}"], [i - 1, j]),
-            lambda: tf.zeros_like(hidden),
-        )
-        writes = {f"input_{index}": inputs, f"left_hidden_{index}": hidden,
-                  f"left_cell_{index}": cell}
-        return _pixel(hidden + right), writes
+        gates = _flat(lstm.input_to_state(inputs))  # [B, 4h]: a 1 x 1 convolution.
+        upper = _column(block_state["hidden_above"], j)  # [B, h], at (i - 1, j)
+        gates = gates + _neighbour_gates(
+            upper, _column(block_state["hidden"], j), lstm.state_kernel
+        )  # Column j of `hidden` holds (i, j - 1).
+        hidden, cell = lstm_update(gates, _column(block_state["cell"], j))
+        # The right-to-left direction at (i - 1, j), shifted down (§3.2).
+        outputs = hidden + _column(block_state["right_above"], j)
+        pixel = {"input": _flat(inputs), "hidden": hidden, "cell": cell}
+        return _pixel_map(outputs), pixel
 
-    def write_block_values(self, state, writes, i, j):
-        for index in range(len(self.model.blocks)):
-            for name in ("input", "left_hidden", "left_cell"):
-                key = f"{name}_{index}"
-                state[key] = _write(state[key], i, j, _flat(writes[key]) if name == "input" else writes[key])
-        return state
+    def write_pixel(self, index, block_state, j):
+        pixel = block_state["pixel"]
+        return dict(
+            block_state,
+            input=_set_column(block_state["input"], j, pixel["input"]),
+            hidden=_set_column(block_state["hidden"], j + 1, pixel["hidden"]),
+            cell=_set_column(block_state["cell"], j + 1, pixel["cell"]),
+        )
 
-    def finish_row(self, state, i):
-        """The right-to-left direction of every layer along completed row `i`."""
-        state = dict(state)
-        for index, block in enumerate(self.model.blocks):
-            lstm = block.lstm.right_to_left
-            row = tf.transpose(tf.gather(state[f"input_{index}"], i), [1, 0, 2])  # [B, W, F]
-            mirrored = tf.reverse(row, axis=[1])[:, None]  # [B, 1, W, F]
-            gates = tf.transpose(lstm.input_to_state(mirrored)[:, 0], [1, 0, 2])  # [W, B, 4h]
-            right_map = state[f"right_hidden_{index}"]  # [H, W, B, h]
-            up = tf.cond(
-                i > 0,
-                lambda: tf.reverse(tf.gather(right_map, i - 1), axis=[0]),
-                lambda: tf.zeros_like(right_map[0]),
-            )  # [W, B, h], mirrored
-            kernel = lstm.state_kernel
-            gates = gates + tf.einsum("wbu,uv->wbv", up, kernel[0])
-            initial = (
-                tf.gather(state[f"right_entering_hidden_{index}"], i),
-                tf.gather(state[f"right_entering_cell_{index}"], i),
-            )  # [B, h] each
-            hidden, _ = recurrence(gates, initial, lambda h: tf.matmul(h, kernel[1]))
-            state[f"right_hidden_{index}"] = tf.tensor_scatter_nd_update(
-                state[f"right_hidden_{index}"], [[i]], tf.reverse(hidden, axis=[0])[None]
-            )
-        return state
+    def next_row(self, index, block, block_state, i):
+        entering = block_state["entering"]
+        following = tf.minimum(i + 1, self.height - 1)  # Row i + 1 (unused after the last).
+        return dict(
+            block_state,
+            hidden_above=block_state["hidden"][:, 1:],
+            hidden=self._enter_row(entering["left"]["hidden"], following, block_state["hidden"][:, 1:]),
+            cell=self._enter_row(entering["left"]["cell"], following, block_state["cell"][:, 1:]),
+            right_above=self._right_row(block.lstm.right_to_left, block_state, i),
+        )
+
+    def _right_row(self, lstm, block_state, i):
+        """The right-to-left direction along complete row `i`, `[batch, width, h]`.
+
+        That direction is a `DiagonalLSTM` on the mirrored map; in mirrored
+        coordinates a row is a left-to-right recurrence from the row's
+        entering state, with the row above (`right_above`, mirrored) as the
+        upper neighbours.
+        """
+        mirrored = tf.reverse(block_state["input"], axis=[1])  # [B, W, 2h], column W - 1 first
+        gates = lstm.input_to_state(mirrored[:, None])[:, 0]  # [B, W, 4h], a 1 x 1 convolution.
+        gates = tf.transpose(gates, [1, 0, 2])  # [W, B, 4h]: the recurrence runs over columns.
+        upper = tf.transpose(tf.reverse(block_state["right_above"], axis=[1]), [1, 0, 2])  # [W, B, h]
+        kernel = lstm.state_kernel  # [2, h, 4h]
+        gates = gates + _matmul(upper, kernel[0])
+        entering = block_state["entering"]["right"]
+        batch_shape = tf.shape(block_state["input"])[:1]
+        initial = tuple(
+            tf.broadcast_to(tf.gather(entering[name], i), tf.concat([batch_shape, [self.units]], 0))
+            for name in ("hidden", "cell")
+        )  # [B, h] each
+        hidden, _ = recurrence(gates, initial, lambda left: _matmul(left, kernel[1]))  # [W, B, h]
+        return tf.reverse(tf.transpose(hidden, [1, 0, 2]), axis=[1])  # [B, W, h]
 
 
 _STEPPERS = {
@@ -365,5 +537,5 @@ _STEPPERS = {
 
 
 def make_stepper(model):
-    """The cached stepper of `model`'s architecture."""
+    """The cached stepper of `model`'s architecture (a `CachedStepper`)."""
     return _STEPPERS[type(model.blocks[0])](model)

@@ -1,15 +1,39 @@
 """The one sampler of the package: exact ancestral sampling and completion.
 
 Pixels are drawn in raster order and, inside a pixel, R, then G given R,
-then B given R and G (§2). The loop is a `tf.while_loop`, randomness is
-stateless (the same seed gives the same images) and every method draws with
-the same Gumbel noise, so the methods differ only in how they compute each
-step's logits:
+then B given R and G (§2). The loop is a `tf.while_loop` over rows, inside
+it one over the row's pixels, and inside a pixel the channels, unrolled.
+Each step draws with Gumbel-max from stateless noise, drawn per row as a
+function of `(seed, row)` only: the same seed gives the same images, and
+every method draws with the same noise, so the methods differ only in how
+they compute a step's logits:
 
-* `"naive"`: the whole network once per (pixel, channel) step; the reference.
-* `"cached"`: incremental computation from per-layer caches (see `caching`).
+* `"naive"`: the whole network over the whole images at every (pixel,
+  channel) step; the reference, `H W C` full forward passes.
+* `"cached"` (and `"auto"`): the network at the one pixel being drawn, from
+  per-layer caches of what the earlier pixels produced (`caching`): each
+  masked spatial convolution is evaluated at the pixel from a window of its
+  input's last rows, the Row LSTM reads the previous row's states, the
+  Diagonal BiLSTM's left-to-right direction the states of the left and upper
+  neighbours, and its right-to-left direction is computed once per
+  completed row. A step's work is one pixel's, whatever the image size, and
+  the logits are the full forward pass's up to float rounding, so the two
+  methods draw the same images.
+
+Both are driven by a *stepper* (`NaiveStepper`, `caching.make_stepper`)
+with `initial_state`, `step`, `update` (after a pixel) and `finish_row`
+(after a row); the protocol is described in `caching`.
+
+Called eagerly, the cached sampler compiles each row's loop with XLA
+(`jit_compile`; the row's noise is drawn outside XLA, whose random numbers
+differ from TensorFlow's kernels): a step is then a few tens of
+microseconds on a CPU instead of the hundreds that the graph executor
+spends dispatching its small ops. Inside a caller's `tf.function` (a
+SavedModel signature, say) it runs as a plain graph unless
+`jit_compile=True`. BENCHMARKS.md ("Sampling") has the numbers.
 """
 
+import functools
 import weakref
 
 import tensorflow as tf
@@ -43,22 +67,46 @@ def check_temperature(temperature):
         return tf.identity(temperature)
 
 
-def draw(logits, seed, temperature):
-    """Draws one value per row of `logits` `[batch, num_levels]` (Gumbel-max).
+def gumbel_noise(seed, row, shape):
+    """The Gumbel noise of one image row's steps, `shape` `[width, channels, batch, levels]`.
 
-    Gumbel-max with stateless noise makes the draw a deterministic function
-    of `(logits, seed)`, so samplers that compute the same logits draw the
-    same values.
+    Stateless: a function of `(seed, row)` only. It is drawn by TensorFlow's
+    own kernels outside any XLA computation (XLA's stateless generators give
+    other numbers for the same seed), so every method and compilation mode
+    draws with the same noise.
     """
     uniform = tf.random.stateless_uniform(
-        tf.shape(logits), seed=seed, minval=1e-7, maxval=1.0 - 1e-7
+        shape,
+        seed=tf.random.experimental.stateless_fold_in(seed, row),
+        minval=1e-7,
+        maxval=1.0 - 1e-7,
     )
-    gumbel = -tf.math.log(-tf.math.log(uniform))
+    return -tf.math.log(-tf.math.log(uniform))
+
+
+def draw(logits, gumbel, temperature):
+    """Draws one value per row of `logits` `[batch, num_levels]` (Gumbel-max).
+
+    With stateless noise, the draw is a deterministic function of the logits
+    and the seed: samplers that compute the same logits draw the same values.
+
+    Args:
+      logits: `[batch, num_levels]`.
+      gumbel: `[batch, num_levels]`, from `gumbel_noise`.
+      temperature: float32 scalar > 0.
+
+    Returns:
+      int32 `[batch]`.
+    """
     return tf.argmax(logits / temperature + gumbel, axis=-1, output_type=tf.int32)
 
 
 class NaiveStepper:
-    """Logits of step `k` from a full forward pass over the current images."""
+    """The reference stepper: a full forward pass over the images per step.
+
+    Implements the stepper protocol of `caching` (`initial_state`, `step`,
+    `update`, `finish_row`) with no state.
+    """
 
     def __init__(self, model):
         self.model = model
@@ -67,15 +115,16 @@ class NaiveStepper:
         return ()
 
     def step(self, state, images, position, labels):
-        """The logits `[batch, num_levels]` of `position` `(i, j, c)`, and the
-        values `update` keeps once the pixel is complete (none here)."""
+        """`(logits [batch, num_levels] of position (i, j, c), state)`."""
         inputs = images if labels is None else (images, labels)
         logits = self.model(inputs)  # [B, H, W, C, levels]
         i, j, c = position
-        return logits[:, i, j, c], {}
+        return caching.pixel_at(logits, i, j)[:, c], state  # [B, levels]
 
-    def update(self, state, values, images, position, labels):
-        """Called after a whole pixel `(i, j)` is drawn, with its last step's values."""
+    def update(self, state, images, position, labels):
+        return state
+
+    def finish_row(self, state, row):
         return state
 
 
@@ -84,6 +133,88 @@ def _stepper(model, method):
     if method == "naive":
         return NaiveStepper(model)
     return caching.make_stepper(model)  # "auto" and "cached": exact and fastest.
+
+
+def _put(images, known, position, drawn):
+    """Writes `drawn` `[batch]` at `position` `(i, j, c)` where `known` is False."""
+    i, j, c = position
+    kept = caching.pixel_at(images, i, j)[:, c]  # [B]
+    value = tf.where(caching.pixel_at(known, i, j)[:, c], kept, drawn)
+    batch = tf.shape(images)[0]
+    index = tf.stack(
+        [tf.range(batch), tf.fill([batch], i), tf.fill([batch], j), tf.fill([batch], c)], axis=1
+    )  # [B, 4]: one scatter of batch values, in place under XLA.
+    return tf.tensor_scatter_nd_update(images, index, value)
+
+
+def _fill_row(stepper, row, images, known, state, gumbel, temperature, labels):
+    """Draws row `row`, pixel by pixel, each pixel channel by channel.
+
+    Args:
+      stepper: a stepper (`NaiveStepper` or one of `caching`).
+      row: int32 scalar.
+      images: int32 `[batch, H, W, C]`.
+      known: bool `[batch, H, W, C]`.
+      state: the stepper's state.
+      gumbel: float32 `[W, C, batch, num_levels]`, this row's noise.
+      temperature: float32 scalar.
+      labels: int32 `[batch]` or `None`.
+
+    Returns:
+      `(images, state)`, the row drawn and `finish_row` applied.
+    """
+    _, width, channels = stepper.model.config.image_shape
+
+    def pixel(j, images, state):
+        for c in range(channels):  # Unrolled: a pixel's channels are drawn in order.
+            logits, state = stepper.step(state, images, (row, j, c), labels)
+            drawn = draw(logits, gumbel[j, c], temperature)
+            images = _put(images, known, (row, j, c), drawn)
+        return j + 1, images, stepper.update(state, images, (row, j), labels)
+
+    _, images, state = tf.while_loop(lambda j, *_: j < width, pixel, (0, images, state))
+    return images, stepper.finish_row(state, row)
+
+
+def _fill(model, images, known, seed, temperature, labels, method, jit_compile):
+    """The sampling loop: draws every value where `known` is False.
+
+    A `tf.while_loop` over rows; each row draws its noise (outside XLA) and
+    runs `_fill_row`, XLA-compiled with `jit_compile`.
+
+    Args:
+      images: int32 `[batch, H, W, C]`.
+      known: bool `[batch, H, W, C]`.
+      seed: int32 `[2]`, a stateless seed.
+      temperature: float32 scalar > 0.
+      labels: int32 `[batch]` or `None`.
+      method: "auto", "naive" or "cached".
+      jit_compile: bool, compile each row's loop with XLA.
+
+    Returns:
+      int32 images `[batch, H, W, C]`.
+    """
+    height, width, channels = model.config.image_shape
+    stepper = _stepper(model, method)
+    batch_size = tf.shape(images)[0]
+    fill_row = functools.partial(_fill_row, stepper)
+    if jit_compile:
+        fill_row = tf.function(fill_row, jit_compile=True)
+
+    def body(row, images, state):
+        # The shape from the loop's own `images`: a compile-time constant
+        # under XLA (a whole-loop compilation, e.g. on TPUs, needs it).
+        noise_shape = [width, channels, tf.shape(images)[0], model.config.num_levels]
+        gumbel = gumbel_noise(seed, row, noise_shape)  # [W, C, B, levels]
+        images, state = fill_row(row, images, known, state, gumbel, temperature, labels)
+        return row + 1, images, state
+
+    _, images, _ = tf.while_loop(
+        lambda row, *_: row < height,
+        body,
+        (tf.constant(0), images, stepper.initial_state(batch_size, labels)),
+    )
+    return images
 
 
 def _check_num_samples(num_samples):
@@ -118,70 +249,70 @@ def _check_labels(model, labels, batch_size):
             "Expected `labels` to be an int vector [num_samples]. "
             f"Received: labels.dtype={labels.dtype.name}, labels.shape={labels.shape}"
         )
-    return validation.check_range(labels, model.config.num_classes, "labels")
+    labels = validation.check_range(labels, model.config.num_classes, "labels")
+    count = tf.size(labels)
+    if isinstance(batch_size, int) and labels.shape[0] is not None:
+        if labels.shape[0] != batch_size:
+            raise ValueError(
+                f"Expected one label per image, `labels` of shape [{batch_size}]. "
+                f"Received: labels.shape={labels.shape}"
+            )
+        return labels
+    if tf.executing_eagerly():
+        if int(count) != int(batch_size):
+            raise ValueError(
+                f"Expected one label per image, `labels` of shape [{int(batch_size)}]. "
+                f"Received: labels.shape={labels.shape}"
+            )
+        return labels
+    with tf.control_dependencies(
+        [tf.debugging.assert_equal(count, batch_size, message="Expected one of `labels` per image")]
+    ):
+        return tf.identity(labels)
 
 
-def _fill(model, images, known, seed, temperature, labels, method):
-    """The sampling loop: draws every pixel where `known` is False.
-
-    Args:
-      images: int32 `[batch, H, W, C]`.
-      known: bool `[batch, H, W, C]`.
-      seed: int32 `[2]`, a stateless seed.
-      temperature: float32 scalar > 0.
-
-    Returns:
-      int32 images `[batch, H, W, C]`.
-    """
-    height, width, channels = model.config.image_shape
-    stepper = _stepper(model, method)
-    batch_size = tf.shape(images)[0]
-
-    def body(k, images, state):
-        i, j, c = k // (width * channels), (k // channels) % width, k % channels
-        logits, values = stepper.step(state, images, (i, j, c), labels)
-        seed_k = tf.random.experimental.stateless_fold_in(seed, k)
-        drawn = draw(logits, seed_k, temperature)
-        at_k = tf.one_hot(k, height * width * channels, on_value=True, off_value=False)
-        at_k = tf.reshape(at_k, [1, height, width, channels])
-        fill = tf.logical_and(at_k, tf.logical_not(known))
-        images = tf.where(fill, drawn[:, None, None, None], images)
-        state = tf.cond(
-            tf.equal(c, channels - 1),
-            lambda: stepper.update(state, values, images, (i, j, c), labels),
-            lambda: state,
-        )
-        return k + 1, images, state
-
-    _, images, _ = tf.while_loop(
-        lambda k, *_: k < height * width * channels,
-        body,
-        (tf.constant(0), images, stepper.initial_state(batch_size, labels)),
-    )
-    return images
-
-
-# One traced function per (model, method); weak keys free it with the model.
+# One traced function per (model, method, jit_compile); weak keys free them
+# with the model.
 _FUNCTIONS = weakref.WeakKeyDictionary()
 
 
-def _function(model, method):
+def _function(model, method, jit_compile):
     functions = _FUNCTIONS.setdefault(model, {})
-    if method not in functions:
-        functions[method] = tf.function(
-            lambda *args: _fill(model, *args, method=method), reduce_retracing=True
+    key = (method, jit_compile)
+    if key not in functions:
+        functions[key] = tf.function(
+            lambda *args: _fill(model, *args, method=method, jit_compile=jit_compile),
+            reduce_retracing=True,
         )
-    return functions[method]
+    return functions[key]
 
 
-def _run(model, images, known, seed, temperature, labels, method):
+def _check_jit_compile(jit_compile, method):
+    """Resolves `jit_compile=None`: XLA for the cached method, called eagerly.
+
+    Inside a caller's graph (a SavedModel signature, say) the default is
+    plain TensorFlow, so the graph runs wherever TensorFlow does.
+    """
+    if jit_compile is None:
+        return method != "naive" and tf.executing_eagerly()
+    if not isinstance(jit_compile, bool):
+        raise ValueError(
+            f"Expected `jit_compile` to be None or a bool. Received: jit_compile={jit_compile!r}"
+        )
+    return jit_compile
+
+
+def _run(model, images, known, seed, temperature, labels, method, jit_compile):
+    jit_compile = _check_jit_compile(jit_compile, method)
     args = (images, known, tfp.random.sanitize_seed(seed), temperature, labels)
     if tf.executing_eagerly():
-        return _function(model, method)(*args)
-    return _fill(model, *args, method=method)
+        return _function(model, method, jit_compile)(*args)
+    return _fill(model, *args, method=method, jit_compile=jit_compile)
 
 
-def sample(model, num_samples, seed=None, temperature=1.0, method="auto", labels=None):
+def sample(
+    model, num_samples, seed=None, temperature=1.0, method="auto", labels=None, jit_compile=None
+):
     """Draws images from `model`, exactly, in raster and R-G-B order.
 
     Args:
@@ -192,6 +323,9 @@ def sample(model, num_samples, seed=None, temperature=1.0, method="auto", labels
       temperature: float > 0; logits are divided by it.
       method: "auto" (the fastest exact method), "naive" or "cached".
       labels: int `[num_samples]` for a class-conditional model.
+      jit_compile: compile each row's loop with XLA (the noise is drawn
+        outside it, so the images do not change). `None`: for the cached
+        method when called eagerly, not inside a caller's `tf.function`.
 
     Returns:
       int32 images `[num_samples, height, width, channels]`.
@@ -203,10 +337,13 @@ def sample(model, num_samples, seed=None, temperature=1.0, method="auto", labels
     shape = tf.concat([[num_samples], model.config.image_shape], axis=0)
     images = tf.zeros(shape, tf.int32)
     known = tf.zeros(shape, tf.bool)
-    return _run(model, images, known, seed, temperature, labels, method)
+    return _run(model, images, known, seed, temperature, labels, method, jit_compile)
 
 
-def complete(model, images, known, seed=None, temperature=1.0, method="auto", labels=None):
+def complete(
+    model, images, known, seed=None, temperature=1.0, method="auto", labels=None,
+    jit_compile=None,
+):
     """Fills the pixels where `known` is False, keeping the others exactly.
 
     Pixels are drawn in raster order, each conditioned on everything before
@@ -220,7 +357,7 @@ def complete(model, images, known, seed=None, temperature=1.0, method="auto", la
       images: int `[batch, H, W, C]`; values where `known` is False are ignored
         but must still be in range.
       known: bool `[batch, H, W, C]` (or broadcastable `[H, W, C]`).
-      seed, temperature, method, labels: as in `sample`.
+      seed, temperature, method, labels, jit_compile: as in `sample`.
 
     Returns:
       int32 images `[batch, H, W, C]`.
@@ -239,4 +376,4 @@ def complete(model, images, known, seed=None, temperature=1.0, method="auto", la
     known = tf.broadcast_to(known, tf.shape(images))
     temperature = check_temperature(temperature)
     labels = _check_labels(model, labels, tf.shape(images)[0])
-    return _run(model, images, known, seed, temperature, labels, method)
+    return _run(model, images, known, seed, temperature, labels, method, jit_compile)

@@ -124,3 +124,28 @@ def assert_keras_round_trip(model, inputs, tmp_path):
         keras.ops.convert_to_numpy(reloaded(inputs)), expected, atol=1e-6
     )
     return reloaded
+
+
+def stepper_logits(stepper, images, labels=None):
+    """Every step's logits from a sampling stepper run over fixed `images`.
+
+    Drives the stepper protocol of `pixel_rnn_tf.caching` (`initial_state`,
+    `step`, `update` after a pixel's last channel, `finish_row` after a
+    row's last pixel) as the sampler does, but on given images, so the
+    result is comparable with `model(images)`.
+
+    Returns:
+      numpy float32 `[batch, H, W, C, num_levels]`.
+    """
+    images = tf.constant(images, tf.int32)
+    batch, height, width, channels = images.shape
+    state = stepper.initial_state(batch, labels)
+    logits = np.zeros(tuple(images.shape) + (stepper.model.config.num_levels,), np.float32)
+    for i in range(height):
+        for j in range(width):
+            for c in range(channels):
+                step_logits, state = stepper.step(state, images, (i, j, c), labels)
+                logits[:, i, j, c] = step_logits
+            state = stepper.update(state, images, (i, j), labels)
+        state = stepper.finish_row(state, i)
+    return logits

@@ -1,4 +1,10 @@
-"""The one sampler: cached == naive, correct in distribution, completion, errors."""
+"""The one sampler: cached == naive, correct in distribution, completion, errors.
+
+Most comparisons run the cached stepper as a plain TensorFlow graph
+(`jit_compile=False`): XLA compiles that same graph, and compiling costs
+seconds per model, so `test_xla_equals_graph_and_naive` covers XLA once per
+architecture.
+"""
 
 import numpy as np
 import pytest
@@ -9,95 +15,129 @@ import pixel_rnn_tf as prt
 from pixel_rnn_tf import caching
 from pixel_rnn_tf import sampling
 from helpers import all_images
-from helpers import flat_order
 from helpers import random_images
 from helpers import randomize_weights
+from helpers import stepper_logits
 from helpers import tiny_config
 
 ARCHS = prt.configs.ARCHITECTURES
+NUM_DRAWS = 20_000
 
 
 def _model(arch, image_shape, num_layers=1, seed=0, scale=0.3, **kwargs):
+    """A tiny model with random weights; scale 0.3 keeps every conditional non-degenerate."""
     model = prt.build_model(tiny_config(arch, image_shape, num_layers=num_layers, **kwargs))
     return randomize_weights(model, seed, scale)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("hw", [(3, 4), (4, 3)])
-@pytest.mark.parametrize("num_layers", [1, 3])
-def test_cached_equals_naive(arch, channels, hw, num_layers):
-    model = _model(arch, hw + (channels,), num_layers)
+@pytest.mark.parametrize("height_width,num_layers", [((3, 4), 1), ((4, 3), 3), ((3, 4), 3)])
+def test_cached_equals_naive(arch, channels, height_width, num_layers):
+    model = _model(arch, height_width + (channels,), num_layers)
     naive = sampling.sample(model, 4, seed=(1, 2), method="naive")
-    cached = sampling.sample(model, 4, seed=(1, 2), method="cached")
+    cached = sampling.sample(model, 4, seed=(1, 2), method="cached", jit_compile=False)
     np.testing.assert_array_equal(cached, naive)
+    assert len(np.unique(naive)) > 1  # Not a degenerate model.
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_cached_logits_equal_model_at_every_step(arch):
-    image_shape = (3, 4, 3)
+def test_xla_equals_graph_and_naive(arch):
+    model = _model(arch, (4, 3, 3), num_layers=2)
+    naive = sampling.sample(model, 3, seed=(3, 1), method="naive")
+    xla = sampling.sample(model, 3, seed=(3, 1), method="cached", jit_compile=True)
+    np.testing.assert_array_equal(xla, naive)
+    # "auto", called eagerly, is the XLA-compiled cached sampler.
+    np.testing.assert_array_equal(sampling.sample(model, 3, seed=(3, 1)), naive)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("image_shape", [(3, 4, 3), (4, 3, 1)])
+def test_cached_logits_equal_model_at_every_step(arch, image_shape):
+    """The stepper, run over a fixed random image, gives `model(images)`."""
     model = _model(arch, image_shape, num_layers=2)
-    images = tf.constant(random_images((2,) + image_shape, 4, seed=7))
+    images = random_images((2,) + image_shape, 4, seed=7)
     expected = model(images).numpy()  # [B, H, W, C, L]
-    stepper = caching.make_stepper(model)
-    state = stepper.initial_state(2, None)
-    for i, j, c in flat_order(image_shape):
-        logits, values = stepper.step(state, images, (i, j, c), None)
-        np.testing.assert_allclose(logits, expected[:, i, j, c], atol=1e-4)
-        if c == image_shape[2] - 1:
-            state = stepper.update(state, values, images, (i, j, c), None)
+    np.testing.assert_allclose(
+        stepper_logits(caching.make_stepper(model), images), expected, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_class_conditional_cached_equals_naive(arch):
-    model = _model(arch, (3, 4, 1), num_layers=2, num_classes=3)
+def test_class_conditional(arch):
+    model = _model(arch, (3, 4, 3), num_layers=2, num_classes=3)
     labels = np.array([0, 1, 2, 1], np.int32)
+    images = random_images((4, 3, 4, 3), 4, seed=8)
+    np.testing.assert_allclose(
+        stepper_logits(caching.make_stepper(model), images, tf.constant(labels)),
+        model((images, labels)).numpy(),
+        atol=1e-5,
+    )
     naive = sampling.sample(model, 4, seed=(5, 6), method="naive", labels=labels)
-    cached = sampling.sample(model, 4, seed=(5, 6), method="cached", labels=labels)
+    cached = sampling.sample(model, 4, seed=(5, 6), method="cached", labels=labels, jit_compile=False)
     np.testing.assert_array_equal(cached, naive)
+    # The labels matter: the same seed with other labels draws other images.
+    other = sampling.sample(model, 4, seed=(5, 6), labels=labels[::-1])
+    assert not np.array_equal(other, naive)
+
+
+def _chi_square_p_value(counts, probs):
+    """Pearson's test of `counts` `[k]` against probabilities `[k]`."""
+    expected = counts.sum() * probs
+    return stats.chi2.sf(((counts - expected) ** 2 / expected).sum(), df=len(probs) - 1)
+
+
+def _codes(images):
+    """Each image `[n, H, W, C]` as an integer, its values as digits in raster order."""
+    flat = images.reshape(len(images), -1)
+    return flat @ (2 ** np.arange(flat.shape[1])[::-1])
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_frequencies_match_probabilities(arch):
-    """20,000 samples of 2x2x1 binary images against exp(log_prob) of all 16."""
+    """20,000 samples of 2x2x1 binary images against exp(log_prob) of all 16.
+
+    The same statistic against the probabilities of the images transposed or
+    mirrored (pixels taken in a wrong order) must fail, so it is strict
+    enough to catch a sampler that draws pixels in the wrong order.
+    """
     image_shape = (2, 2, 1)
-    model = _model(arch, image_shape, num_layers=2, num_levels=2, scale=0.15, seed=3)
-    images = all_images(image_shape, 2)
+    model = _model(arch, image_shape, num_layers=2, num_levels=2, scale=0.25, seed=3)
+    images = all_images(image_shape, 2)  # [16, 2, 2, 1]
     probs = np.exp(prt.head.log_prob(model(images), images).numpy())
-    samples = sampling.sample(model, 20_000, seed=(7, 8)).numpy()
-    codes = samples.reshape(len(samples), -1) @ (2 ** np.arange(4)[::-1])
-    counts = np.bincount(codes, minlength=16)[images.reshape(16, -1) @ (2 ** np.arange(4)[::-1])]
-    chi2 = ((counts - 20_000 * probs) ** 2 / (20_000 * probs)).sum()
-    assert stats.chi2.sf(chi2, df=15) > 1e-3, (counts, 20_000 * probs)
-    assert np.abs(counts / 20_000 - probs).max() < 0.01
+    assert probs.min() > 0.004  # Every expected count is large: the chi-square test is valid.
+    counts = np.bincount(_codes(sampling.sample(model, NUM_DRAWS, seed=(7, 8)).numpy()), minlength=16)
+
+    def p_value(reordered):
+        return _chi_square_p_value(counts[_codes(reordered)], probs)
+
+    assert p_value(images) > 1e-3, (counts[_codes(images)], NUM_DRAWS * probs)
+    assert np.abs(counts[_codes(images)] / NUM_DRAWS - probs).max() < 0.01
+    assert p_value(images.transpose(0, 2, 1, 3)) < 1e-6
+    assert p_value(images[:, :, ::-1]) < 1e-6
 
 
-def test_frequencies_are_sensitive_to_channel_order():
-    """With 1x1x3 binary images, swapping channels changes the distribution."""
+@pytest.mark.parametrize("arch", ARCHS)
+def test_frequencies_follow_channel_order(arch):
+    """1x1x3 binary images: R, then G given R, then B given R and G."""
     image_shape = (1, 1, 3)
-    model = _model("pixel_cnn", image_shape, num_levels=2, scale=0.4, seed=11)
-    images = all_images(image_shape, 2)
+    model = _model(arch, image_shape, num_levels=2, scale=0.4, seed=11)
+    images = all_images(image_shape, 2)  # [8, 1, 1, 3]
     probs = np.exp(prt.head.log_prob(model(images), images).numpy())
-    samples = sampling.sample(model, 20_000, seed=(9, 9)).numpy().reshape(-1, 3)
-    weights = np.array([4, 2, 1])
-    index = images.reshape(8, 3) @ weights
-    counts = np.bincount(samples @ weights, minlength=8)[index]
-    assert stats.chi2.sf(((counts - 20_000 * probs) ** 2 / (20_000 * probs)).sum(), 7) > 1e-3
-    reversed_counts = np.bincount(samples[:, ::-1] @ weights, minlength=8)[index]
-    reversed_chi2 = ((reversed_counts - 20_000 * probs) ** 2 / (20_000 * probs)).sum()
-    assert stats.chi2.sf(reversed_chi2, 7) < 1e-3  # R-G-B order matters and is kept.
+    counts = np.bincount(_codes(sampling.sample(model, NUM_DRAWS, seed=(9, 9)).numpy()), minlength=8)
+    assert _chi_square_p_value(counts[_codes(images)], probs) > 1e-3
+    assert _chi_square_p_value(counts[_codes(images[..., ::-1])], probs) < 1e-6
 
 
 def test_seeds_and_temperature():
     model = _model("row_lstm", (3, 4, 1))
     a = sampling.sample(model, 3, seed=(1, 2))
+    assert a.dtype == tf.int32 and a.shape == (3, 3, 4, 1)
     np.testing.assert_array_equal(a, sampling.sample(model, 3, seed=(1, 2)))
     assert not np.array_equal(a, sampling.sample(model, 3, seed=(1, 3)))
-    assert a.dtype == tf.int32 and a.shape == (3, 3, 4, 1)
     # A tiny temperature draws the argmax of each conditional.
     cold = sampling.sample(model, 2, seed=(4, 4), temperature=1e-4).numpy()
-    logits = model(cold).numpy()
-    np.testing.assert_array_equal(cold, logits.argmax(-1))
+    np.testing.assert_array_equal(cold, model(cold).numpy().argmax(-1))
 
 
 def test_sample_in_tf_function_with_dynamic_count():
@@ -107,10 +147,16 @@ def test_sample_in_tf_function_with_dynamic_count():
     def draw(count):
         return sampling.sample(model, count, seed=tf.constant([3, 4]))
 
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
+    def draw_xla(count):
+        return sampling.sample(model, count, seed=tf.constant([3, 4]), jit_compile=True)
+
     for count in (1, 3):
-        images = draw(tf.constant(count))
-        assert images.shape == (count, 3, 4, 1)
-        np.testing.assert_array_equal(images, sampling.sample(model, count, seed=(3, 4)))
+        # Inside a graph the default is plain TensorFlow; eagerly, XLA: same images.
+        expected = sampling.sample(model, count, seed=(3, 4))
+        assert draw(tf.constant(count)).shape == (count, 3, 4, 1)
+        np.testing.assert_array_equal(draw(tf.constant(count)), expected)
+        np.testing.assert_array_equal(draw_xla(tf.constant(count)), expected)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -119,18 +165,39 @@ def test_complete(arch):
     model = _model(arch, image_shape, num_layers=2)
     images = random_images((3,) + image_shape, 4, seed=2)
     known = np.zeros(image_shape, bool)
-    known[:2] = True  # The upper half, a prefix.
+    known[:2] = True
+    known[2, 0, :2] = True  # A prefix in raster and channel order.
     completed = sampling.complete(model, images, known, seed=(1, 1)).numpy()
-    np.testing.assert_array_equal(completed[:, :2], images[:, :2])
+    np.testing.assert_array_equal(completed[:, known], images[:, known])
     np.testing.assert_array_equal(
         completed, sampling.complete(model, images, known, seed=(1, 1), method="naive")
     )
+    # The completion depends on the known prefix.
+    changed = images.copy()
+    changed[:, 1] = (changed[:, 1] + 1) % 4
+    assert not np.array_equal(
+        sampling.complete(model, changed, known, seed=(1, 1))[:, 2:], completed[:, 2:]
+    )
     everything = sampling.complete(model, images, np.ones(image_shape, bool), seed=(1, 1))
     np.testing.assert_array_equal(everything, images)
-    # A per-image mask that is not a prefix keeps its known pixels too.
+    # A per-image mask that is not a prefix keeps its known values too.
     scattered = np.random.default_rng(0).random((3,) + image_shape) < 0.5
     kept = sampling.complete(model, images, scattered, seed=(2, 2)).numpy()
     np.testing.assert_array_equal(kept[scattered], images[scattered])
+
+
+def test_complete_of_a_prefix_samples_the_conditional():
+    """Completing the first pixel of 1x2x1 binary images: p(x_2 | x_1)."""
+    model = _model("pixel_cnn", (1, 2, 1), num_levels=2, scale=0.5, seed=4)
+    images = all_images((1, 2, 1), 2)  # [4, 1, 2, 1]
+    probs = np.exp(prt.head.log_prob(model(images), images).numpy()).reshape(2, 2)
+    conditional = probs[1] / probs[1].sum()  # p(x_2 | x_1 = 1)
+    prefix = np.ones((NUM_DRAWS, 1, 2, 1), np.int32)
+    known = np.array([True, False]).reshape(1, 2, 1)
+    completed = sampling.complete(model, prefix, known, seed=(6, 6)).numpy()
+    assert np.all(completed[:, 0, 0, 0] == 1)
+    counts = np.bincount(completed[:, 0, 1, 0], minlength=2)
+    assert _chi_square_p_value(counts, conditional) > 1e-3
 
 
 @pytest.mark.parametrize(
@@ -139,7 +206,9 @@ def test_complete(arch):
         (lambda m: sampling.sample(m, 2, temperature=0.0), "temperature"),
         (lambda m: sampling.sample(m, 2, temperature=-1.0), "temperature"),
         (lambda m: sampling.sample(m, 0), "num_samples=0"),
+        (lambda m: sampling.sample(m, -3), "num_samples=-3"),
         (lambda m: sampling.sample(m, 2, method="fast"), "method='fast'"),
+        (lambda m: sampling.sample(m, 2, jit_compile="yes"), "jit_compile='yes'"),
         (lambda m: sampling.sample(m, 2, labels=[0, 1]), "not class-conditional"),
         (
             lambda m: sampling.complete(m, np.zeros((1, 3, 4, 1), np.int32), np.ones((3, 4), bool)),
@@ -150,8 +219,18 @@ def test_complete(arch):
             "known.dtype",
         ),
         (
-            lambda m: sampling.complete(m, np.full((1, 3, 4, 1), 7, np.int32), np.ones((1, 3, 4, 1), bool)),
+            lambda m: sampling.complete(
+                m, np.full((1, 3, 4, 1), 7, np.int32), np.ones((1, 3, 4, 1), bool)
+            ),
             r"\[0, 4\)",
+        ),
+        (
+            lambda m: sampling.complete(m, np.zeros((1, 3, 4, 1), np.float32), np.ones((3, 4, 1), bool)),
+            "integer dtype",
+        ),
+        (
+            lambda m: sampling.complete(m, np.zeros((1, 4, 3, 1), np.int32), np.ones((4, 3, 1), bool)),
+            "images.shape",
         ),
     ],
 )
@@ -167,10 +246,35 @@ def test_conditional_model_needs_labels():
         sampling.sample(model, 2)
     with pytest.raises(ValueError, match=r"`labels` values in \[0, 2\)"):
         sampling.sample(model, 2, labels=[0, 5])
+    with pytest.raises(ValueError, match="int vector"):
+        sampling.sample(model, 2, labels=[0.0, 1.0])
+    with pytest.raises(ValueError, match="one label per image"):
+        sampling.sample(model, 2, labels=[0, 1, 1])
+    with pytest.raises(ValueError, match="one label per image"):
+        sampling.complete(model, np.zeros((3, 3, 4, 1), np.int32), np.ones((3, 4, 1), bool), labels=[1])
 
 
 def test_bad_values_in_graph_are_invalid_argument():
-    model = _model("pixel_cnn", (3, 4, 1))
-    draw = tf.function(lambda t: sampling.sample(model, 2, seed=(1, 1), temperature=t))
+    model = _model("pixel_cnn", (3, 4, 1), num_classes=2)
+    labels = tf.constant([0, 1])
+    by_temperature = tf.function(
+        lambda t: sampling.sample(model, 2, seed=(1, 1), temperature=t, labels=labels)
+    )
     with pytest.raises(tf.errors.InvalidArgumentError, match="temperature"):
-        draw(tf.constant(-1.0))
+        by_temperature(tf.constant(-1.0))
+    by_count = tf.function(lambda n: sampling.sample(model, n, seed=(1, 1), labels=labels))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num_samples"):
+        by_count(tf.constant(0))
+    by_labels = tf.function(
+        lambda y: sampling.sample(model, 2, seed=(1, 1), labels=y),
+        input_signature=[tf.TensorSpec([None], tf.int32)],
+    )
+    with pytest.raises(tf.errors.InvalidArgumentError, match="labels"):
+        by_labels(tf.constant([0, 2]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="labels"):
+        by_labels(tf.constant([0, 1, 1]))
+    completing = tf.function(
+        lambda x: sampling.complete(model, x, tf.ones([3, 4, 1], tf.bool), labels=labels)
+    )
+    with pytest.raises(tf.errors.InvalidArgumentError, match="images"):
+        completing(tf.fill([2, 3, 4, 1], 4))

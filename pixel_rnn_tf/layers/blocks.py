@@ -85,9 +85,10 @@ class PixelCNNBlock(ResidualBlock):
         self.conv.build(reduced_shape)
         return reduced_shape
 
-    def core(self, inputs):
+    def core(self, inputs, conv=None):
+        """The core; `conv` replaces `self.conv` (the cached sampler's one-pixel version)."""
         x = self.reduce(tf.nn.relu(inputs))
-        return tf.nn.relu(self.conv(tf.nn.relu(x)))
+        return tf.nn.relu((conv or self.conv)(tf.nn.relu(x)))
 
     def get_config(self):
         config = super().get_config()
