@@ -17,7 +17,9 @@ def atomic_write(path, write):
 
     A rename within one directory is atomic, so `path` is either the old
     file or the whole new one, never a part: a job killed midway leaves at
-    most a stray temporary file, which is removed when the write fails.
+    most a stray temporary file, which is removed when the write fails. The
+    file gets the permissions a plain `open` would give it (or keeps those
+    of the file it replaces), not `mkstemp`'s owner-only ones.
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -26,11 +28,21 @@ def atomic_write(path, write):
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, _file_mode(path))
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
+
+
+def _file_mode(path):
+    """The mode of the file at `path`, or of a new file under the process's umask."""
+    if os.path.exists(path):
+        return os.stat(path).st_mode & 0o7777
+    umask = os.umask(0)  # Reading the umask means setting it; restored at once.
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _finite(logs):

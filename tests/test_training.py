@@ -254,6 +254,21 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_atomic_write_gives_plain_file_permissions(tmp_path):
+    """Not mkstemp's owner-only 0600: a new file follows the umask, a replaced one keeps its mode."""
+    path = tmp_path / "notes.txt"
+    write = lambda temporary: open(temporary, "w").close()
+    umask = os.umask(0o022)
+    try:
+        callbacks.atomic_write(str(path), write)
+        assert os.stat(path).st_mode & 0o777 == 0o644
+        os.chmod(path, 0o640)
+        callbacks.atomic_write(str(path), write)
+        assert os.stat(path).st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
+
+
 def test_tensorboard_scalars_and_sample_images(tmp_path):
     training.train(
         "digits_pixel_cnn", output_dir=str(tmp_path), epochs=1, steps_per_epoch=3,
