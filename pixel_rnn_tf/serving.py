@@ -30,6 +30,13 @@ never a crash or a silently wrong answer.
 
 Under XLA (`jit_compile=True`, TPUs) `Assert` ops are compiled away (a bad
 pixel gives NaN): validate requests before they reach a compiled signature.
+
+`sampling_jit_compile=True` compiles the sampler's row loop with XLA inside
+the `sample` and `complete` signatures (the same images, several times
+faster on a CPU; BENCHMARKS.md). The validation stays outside the compiled
+part. A CPU TF Serving runs such functions only when started with
+`--xla_cpu_compilation_enabled=true`; without it those two signatures fail
+at their first request, so it is off by default.
 """
 
 import os
@@ -119,6 +126,8 @@ class ExportModule(tf.Module):
       model: a built `PixelModel`.
       max_samples: the most images one `sample` or `complete` request may
         draw; their cost grows with it, so it caps a request's work.
+      sampling_jit_compile: compile the sampler's row loop with XLA in the
+        `sample` and `complete` signatures (see the module docstring).
 
     Example:
       ```python
@@ -130,7 +139,9 @@ class ExportModule(tf.Module):
       ```
     """
 
-    def __init__(self, model, max_samples=DEFAULT_MAX_SAMPLES, name=None):
+    def __init__(
+        self, model, max_samples=DEFAULT_MAX_SAMPLES, sampling_jit_compile=False, name=None
+    ):
         super().__init__(name=name)
         config = getattr(model, "config", None)
         if config is None or not hasattr(config, "image_shape"):
@@ -151,7 +162,13 @@ class ExportModule(tf.Module):
         # a function that reads a variable tracked by neither.
         object.__setattr__(self, "_model", model)  # Bypasses tracking.
         self.model_variables = [getattr(v, "value", v) for v in model.variables]
+        if not isinstance(sampling_jit_compile, bool):
+            raise ValueError(
+                "Expected `sampling_jit_compile` to be a bool. "
+                f"Received: sampling_jit_compile={sampling_jit_compile!r}"
+            )
         self.max_samples = int(max_samples)
+        self.sampling_jit_compile = sampling_jit_compile
         self.image_shape = tuple(config.image_shape)
         self.num_levels = config.num_levels
         self.num_classes = config.num_classes
@@ -250,7 +267,8 @@ class ExportModule(tf.Module):
         seed, temperature = self._checked_seed_and_temperature(seed, temperature)
         labels = self._checked_labels(labels, num_samples, "num_samples")
         images = sampling.sample(
-            self.model, num_samples, seed=seed, temperature=temperature, labels=labels
+            self.model, num_samples, seed=seed, temperature=temperature, labels=labels,
+            jit_compile=self.sampling_jit_compile,
         )  # int32 [num_samples, H, W, C]
         return {"images": tf.cast(images, tf.uint8)}
 
@@ -275,12 +293,15 @@ class ExportModule(tf.Module):
         seed, temperature = self._checked_seed_and_temperature(seed, temperature)
         labels = self._checked_labels(labels, batch_size, "len(images)")
         completed = sampling.complete(
-            self.model, images, known, seed=seed, temperature=temperature, labels=labels
+            self.model, images, known, seed=seed, temperature=temperature, labels=labels,
+            jit_compile=self.sampling_jit_compile,
         )  # int32 [batch, H, W, C]
         return {"images": tf.cast(completed, tf.uint8)}
 
 
-def export_saved_model(model, export_dir, max_samples=DEFAULT_MAX_SAMPLES):
+def export_saved_model(
+    model, export_dir, max_samples=DEFAULT_MAX_SAMPLES, sampling_jit_compile=False
+):
     """Writes `model` as a SavedModel with the serving signatures at `export_dir`.
 
     Args:
@@ -288,11 +309,15 @@ def export_saved_model(model, export_dir, max_samples=DEFAULT_MAX_SAMPLES):
       export_dir: the SavedModel directory itself (for TF Serving, use
         `export_versioned`, which writes a version directory whole).
       max_samples: the most images a `sample` or `complete` request may draw.
+      sampling_jit_compile: compile the sampler's row loop with XLA (see the
+        module docstring).
 
     Returns:
       `export_dir`.
     """
-    module = ExportModule(model, max_samples=max_samples)
+    module = ExportModule(
+        model, max_samples=max_samples, sampling_jit_compile=sampling_jit_compile
+    )
     tf.saved_model.save(module, export_dir, signatures=module.signatures())
     return export_dir
 
@@ -315,7 +340,12 @@ def next_version(export_base):
 
 
 def export_versioned(
-    model, export_base, version=None, overwrite=False, max_samples=DEFAULT_MAX_SAMPLES
+    model,
+    export_base,
+    version=None,
+    overwrite=False,
+    max_samples=DEFAULT_MAX_SAMPLES,
+    sampling_jit_compile=False,
 ):
     """Writes `model` to `<export_base>/<version>/`, the layout TF Serving watches.
 
@@ -331,6 +361,8 @@ def export_versioned(
       overwrite: replace an existing version. TF Serving does not reload a
         version number it already serves; prefer a new version.
       max_samples: the most images a `sample` or `complete` request may draw.
+      sampling_jit_compile: compile the sampler's row loop with XLA (see the
+        module docstring).
 
     Returns:
       The path of the version directory written.
@@ -354,7 +386,9 @@ def export_versioned(
     os.makedirs(export_base, exist_ok=True)
     temporary = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_base)
     try:
-        export_saved_model(model, temporary, max_samples=max_samples)
+        export_saved_model(
+            model, temporary, max_samples=max_samples, sampling_jit_compile=sampling_jit_compile
+        )
         if os.path.exists(path):  # Only with overwrite=True.
             retired = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_base)
             os.replace(path, os.path.join(retired, "old"))

@@ -38,7 +38,11 @@ CASES = {
     "row_lstm": ("row_lstm", (3, 4, 1), 4, None),
     "diagonal_bilstm": ("diagonal_bilstm", (3, 4, 1), 4, None),
     "diagonal_bilstm_rgb_conditional": ("diagonal_bilstm", (3, 4, 3), 256, 3),
+    "pixel_cnn_rgb_xla_sampling": ("pixel_cnn", (3, 4, 3), 4, None),
 }
+# Exported with `sampling_jit_compile=True`: the row loop of `sample` and
+# `complete` compiled by XLA in the SavedModel, drawing the same images.
+XLA_SAMPLING_CASES = {"pixel_cnn_rgb_xla_sampling"}
 BATCH = 5
 NUM_SAMPLES = 3
 SEED = np.array([7, 11], np.int32)
@@ -80,7 +84,8 @@ class Export:
         )
         self.sample_labels = self.labels[:NUM_SAMPLES] if num_classes else None
         self.path = serving.export_versioned(
-            self.model, os.path.join(base, name), max_samples=MAX_SAMPLES
+            self.model, os.path.join(base, name), max_samples=MAX_SAMPLES,
+            sampling_jit_compile=name in XLA_SAMPLING_CASES,
         )
 
     def model_inputs(self, images):
@@ -337,6 +342,28 @@ def test_log_prob_compiles_with_xla(name, exports):
     )
 
 
+def _must_compile_functions(export_path):
+    """The names of the SavedModel's functions marked for XLA compilation."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    with open(os.path.join(export_path, "saved_model.pb"), "rb") as f:
+        saved_model.ParseFromString(f.read())
+    library = saved_model.meta_graphs[0].graph_def.library
+    return [
+        function.signature.name
+        for function in library.function
+        if function.attr["_XlaMustCompile"].b
+    ]
+
+
+def test_sampling_jit_compile_is_in_the_saved_model(exports):
+    """The XLA-sampling export holds a compiled row loop; the default ones hold none."""
+    for name, export in exports.items():
+        marked = _must_compile_functions(export.path)
+        assert bool(marked) == (name in XLA_SAMPLING_CASES), (name, marked)
+
+
 def test_sample_and_complete_compile_with_xla(exports):
     # What export/tf_serving/README.md says about XLA and TPUs: the sampling
     # loop has a static trip count (H * W * C); `sample`'s batch size is the
@@ -589,6 +616,7 @@ def test_versions_are_numbered_and_never_overwritten(small_model, tmp_path):
         (dict(version=-1), "version"),
         (dict(version="3"), "version"),
         (dict(max_samples=0), "max_samples"),
+        (dict(sampling_jit_compile="yes"), "sampling_jit_compile"),
     ],
 )
 def test_bad_export_arguments(small_model, tmp_path, kwargs, message):
@@ -673,6 +701,13 @@ def test_export_cli(small_model, tmp_path):
     assert result.returncode != 0
     assert "overwrite" in result.stderr
     assert serving.versions(str(base)) == [1]
+    result = subprocess.run(
+        command + [f"--model={run_dir}", "--sampling_jit_compile"],
+        capture_output=True, text=True, timeout=240, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _must_compile_functions(str(base / "2"))
+    assert not _must_compile_functions(str(base / "1"))
 
 
 def test_load_keras_model_errors(tmp_path):
