@@ -1,79 +1,143 @@
 r"""Sampling speed: naive vs cached for each architecture, and tfp's PixelCNN.
 
-One run times, after a warm-up call that traces the loop:
-* 16 images at 28x28x1 (binary) and 4 images at 32x32x3 (256 levels);
-* each architecture with 3 layers (h=16 at 28x28x1, h=32 at 32x32x3);
-* `method="naive"` (a full forward pass per pixel and channel) and
-  `method="cached"`, and their ratio;
-* `tfd.PixelCNN` (tfp's PixelCNN++, 1 ResNet block x 3 hierarchies, 32
-  filters), the peer, on the same shapes.
+  .venv/bin/python bench/sampling.py                    # both shapes
+  .venv/bin/python bench/sampling.py --shapes=28x28x1 --full_naive
 
-  .venv/bin/python bench/sampling.py
+Prints a markdown table. For each shape (16 binary images of 28x28x1; 4
+images of 32x32x3 with 256 levels) and each architecture (3 layers, h=16 at
+28x28x1, h=32 at 32x32x3, output stack of 4h, random weights):
+
+* `naive`: `sampling.sample(..., method="naive")`, a full forward pass per
+  (pixel, channel) step. Timed in full where `--full_naive` names the shape
+  (by default 28x28x1); otherwise *extrapolated*: the number of steps times
+  the measured time of one forward pass of the same batch, a lower bound
+  (it leaves out the loop's own work), marked "~" in the table.
+* `cached`: `sampling.sample(..., method="cached")` called eagerly, i.e. the
+  XLA-compiled row loop (the default); its first call (trace and XLA
+  compile) is reported apart. `no XLA`: the same cached sampler as a plain
+  TensorFlow graph (`jit_compile=False`, what runs inside a SavedModel).
+* the peer, tfp's `tfd.PixelCNN` (PixelCNN++: 1 ResNet block x 3
+  hierarchies, `2h` filters, 5 logistic mixtures; a Keras 2 model inside,
+  from `tf_keras`), sampling the same number of images of the same shape.
+
+Every timed call comes after a warm-up call that traces (and compiles) the
+same function: the naive sampler and the peer take the number of images as
+a tensor and are warmed up on 1 and 2 images (their loops are slow, their
+traces do not depend on the count); the cached sampler, whose XLA program is
+compiled per batch size, on the same count. Cached figures are the median of
+`--repeats` calls; naive and peer figures are one call each.
 """
 
 import argparse
+import statistics
 import time
 
 import tensorflow as tf
-import tensorflow_probability as tfp
 
+import peer
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import sampling
 
-SHAPES = (((28, 28, 1), 2, 16, 16), ((32, 32, 3), 256, 4, 32))  # shape, levels, images, h
+# image_shape, num_levels, images, hidden_units
+SHAPES = {
+    "28x28x1": ((28, 28, 1), 2, 16, 16),
+    "32x32x3": ((32, 32, 3), 256, 4, 32),
+}
 
 
-def seconds(function, repeats=1):
-    function()  # Trace and warm up.
+def _seconds(function):
     start = time.perf_counter()
-    for _ in range(repeats):
-        function()
-    return (time.perf_counter() - start) / repeats
+    function()
+    return time.perf_counter() - start
 
 
-def tfp_peer_seconds(image_shape, num_images):
-    """tfp's own PixelCNN sampler on the same shape (a Keras 2 model inside)."""
-    dist = tfp.distributions.PixelCNN(
-        image_shape=image_shape, num_resnet=1, num_hierarchies=3, num_filters=32,
-        num_logistic_mix=5, dropout_p=0.0,
+def _median_seconds(function, repeats):
+    return statistics.median(_seconds(function) for _ in range(repeats))
+
+
+def _naive_seconds(model, count, full):
+    """`(seconds, extrapolated)` of the naive sampler on `count` images."""
+    if full:
+        for warmup_count in (1, 2):  # Traces once for any batch size.
+            sampling.sample(model, warmup_count, seed=(1, 2), method="naive").numpy()
+        run = lambda: sampling.sample(model, count, seed=(1, 2), method="naive").numpy()
+        return _seconds(run), False
+    images = tf.zeros((count,) + model.config.image_shape, tf.int32)
+    forward = tf.function(model)
+    forward(images).numpy()
+    steps = model.config.image_shape[0] * model.config.image_shape[1] * model.config.image_shape[2]
+    return steps * _median_seconds(lambda: forward(images).numpy(), 5), True
+
+
+def _cached_seconds(model, count, repeats, jit_compile):
+    """`(first call, median of the next calls)` of the cached sampler, seconds."""
+    run = lambda: sampling.sample(
+        model, count, seed=(1, 2), method="cached", jit_compile=jit_compile
+    ).numpy()
+    first = _seconds(run)
+    return first, _median_seconds(run, repeats)
+
+
+def _peer(image_shape, num_levels, count, filters):
+    """`(parameters, seconds)` of tfp's PixelCNN sampling `count` images."""
+    dist = peer.pixel_cnn(image_shape, num_levels, filters)
+    # Its sampler takes a stateful int seed only.
+    draw = tf.function(
+        lambda n: dist.sample(n, seed=1), input_signature=[tf.TensorSpec([], tf.int32)]
     )
-    draw = tf.function(lambda: dist.sample(num_images, seed=1))  # A stateful int seed only.
-    return seconds(lambda: draw().numpy())
+    for warmup_count in (1, 2):
+        draw(tf.constant(warmup_count)).numpy()
+    seconds = _seconds(lambda: draw(tf.constant(count)).numpy())
+    return peer.num_parameters(dist), seconds
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shapes", default="28x28x1,32x32x3", help="Comma-separated subset of "
+                        + ",".join(SHAPES))
+    parser.add_argument("--archs", default=",".join(prt.configs.ARCHITECTURES))
     parser.add_argument("--num_layers", type=int, default=3)
-    parser.add_argument("--skip_naive", action="store_true", help="Only cached and the peer.")
-    parser.add_argument(
-        "--shapes", default="28x28x1,32x32x3", help="Comma-separated subset of 28x28x1,32x32x3."
-    )
+    parser.add_argument("--full_naive", default="28x28x1",
+                        help="Shapes whose naive sampler runs in full; others are extrapolated.")
+    parser.add_argument("--repeats", type=int, default=5, help="Timed calls of the cached sampler.")
+    parser.add_argument("--skip_peer", action="store_true")
     args = parser.parse_args()
-    shapes = [entry for entry in SHAPES if "x".join(map(str, entry[0])) in args.shapes.split(",")]
-    print("| shape | images | model | params | naive (s) | cached (s) | speedup | s / image (cached) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for image_shape, levels, count, hidden in shapes:
-        for arch in prt.configs.ARCHITECTURES:
+
+    print(
+        "| shape | images | model | params | naive (s) | cached (s) | speedup "
+        "| s / image (cached) | cached, first call (s) | cached, no XLA (s) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name in args.shapes.split(","):
+        image_shape, num_levels, count, hidden = SHAPES[name]
+        for arch in args.archs.split(","):
             config = prt.ModelConfig(
-                arch=arch, image_shape=image_shape, num_levels=levels,
+                arch=arch, image_shape=image_shape, num_levels=num_levels,
                 num_layers=args.num_layers, hidden_units=hidden, output_units=4 * hidden,
             )
             model = prt.build_model(config)
-            cached = seconds(lambda: sampling.sample(model, count, seed=(1, 2), method="cached").numpy())
-            naive = None
-            if not args.skip_naive:
-                naive = seconds(lambda: sampling.sample(model, count, seed=(1, 2), method="naive").numpy())
-            speedup = f"{naive / cached:.0f}x" if naive else "-"
-            naive_text = f"{naive:.1f}" if naive else "-"
+            first, cached = _cached_seconds(model, count, args.repeats, jit_compile=True)
+            _, graph = _cached_seconds(model, count, 1, jit_compile=False)
+            naive, extrapolated = _naive_seconds(model, count, name in args.full_naive.split(","))
+            mark = "~" if extrapolated else ""
             print(
-                f"| {'x'.join(map(str, image_shape))} | {count} | {arch} | {model.count_params():,} "
-                f"| {naive_text} | {cached:.2f} | {speedup} | {cached / count:.3f} |", flush=True,
+                f"| {name} | {count} | {arch} | {model.count_params():,} | {mark}{naive:.1f} "
+                f"| {cached:.3f} | {mark}{naive / cached:.0f}x | {cached / count:.4f} "
+                f"| {first:.1f} | {graph:.2f} |",
+                flush=True,
             )
-        peer = tfp_peer_seconds(image_shape, count)
-        print(
-            f"| {'x'.join(map(str, image_shape))} | {count} | tfp tfd.PixelCNN (peer) | - | {peer:.1f} "
-            f"| - | - | {peer / count:.3f} |", flush=True,
-        )
+        if not args.skip_peer:
+            try:
+                parameters, peer = _peer(image_shape, num_levels, count, 2 * hidden)
+            except Exception as error:  # Report, don't fake: the peer needs tf_keras.
+                print(f"| {name} | {count} | tfp tfd.PixelCNN (peer) | - | could not run: "
+                      f"{type(error).__name__}: {error} | | | | | |", flush=True)
+                continue
+            print(
+                f"| {name} | {count} | tfp tfd.PixelCNN (peer, its own sampler) | {parameters:,} "
+                f"| - | {peer:.1f} | - | {peer / count:.4f} | - | - |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ r"""Latency of the exported SavedModel against the in-process model.
 For the `log_prob` signature at each batch size: the eager model
 (`head.log_prob(model(images), images)`), a `tf.function` of the same, and
 the signature of the SavedModel loaded with `tf.saved_model.load`; for the
-`sample` signature: `sampling.sample` in process against the signature. Each
+`sample` signature: `sampling.sample` in process (eagerly, where its row
+loop is XLA-compiled, and inside a `tf.function`, where it is a plain
+graph) against the signature of a default export and of one exported with
+`sampling_jit_compile=True`. Each
 is the median of `--repeats` runs after `--warmup` runs, the candidates
 interleaved so that drift of the machine hits them alike. The table gives the
 ratio of the SavedModel to eager in the same run (the target: at most 1.1)
@@ -76,9 +79,11 @@ def _describe(preset):
     )
 
 
-def _export_and_load(preset, export_base):
-    model = prt.build_model(prt.configs.get(preset))
-    path = serving.export_versioned(model, os.path.join(export_base, preset))
+def _export_and_load(preset, export_base, model=None, sampling_jit_compile=False):
+    model = model or prt.build_model(prt.configs.get(preset))
+    path = serving.export_versioned(
+        model, os.path.join(export_base, preset), sampling_jit_compile=sampling_jit_compile
+    )
     return model, tf.saved_model.load(path)
 
 
@@ -110,23 +115,32 @@ def run_benchmark(
             rows.append(("log_prob", preset, batch_size, times))
         if num_samples:
             model, loaded = _export_and_load(sample_preset, export_base)
+            _, loaded_xla = _export_and_load(
+                sample_preset, export_base, model=model, sampling_jit_compile=True
+            )
             seed = tf.constant([1, 2], tf.int32)
-            sample_signature = loaded.signatures["sample"]
+            request = dict(
+                num_samples=tf.constant(num_samples), seed=seed, temperature=tf.constant(1.0)
+            )
+            traced_sample = tf.function(lambda: sampling.sample(model, num_samples, seed=seed))
+            signature = loaded.signatures["sample"]
+            signature_xla = loaded_xla.signatures["sample"]
             times = _median_ms(
                 {
                     "eager": lambda: _numpy(sampling.sample(model, num_samples, seed=seed)),
-                    "saved_model": lambda: _numpy(
-                        sample_signature(
-                            num_samples=tf.constant(num_samples),
-                            seed=seed,
-                            temperature=tf.constant(1.0),
-                        )
-                    ),
+                    "function": lambda: _numpy(traced_sample()),
+                    "saved_model": lambda: _numpy(signature(**request)),
+                    "saved_model_xla": lambda: _numpy(signature_xla(**request)),
                 },
                 sample_repeats,
                 min(warmup, 1),
             )
-            rows.append(("sample", sample_preset, num_samples, times))
+            rows.append(("sample", sample_preset, num_samples, {
+                k: times[k] for k in ("eager", "function", "saved_model")
+            }))
+            rows.append(("sample, `sampling_jit_compile`", sample_preset, num_samples, {
+                "eager": times["eager"], "saved_model": times["saved_model_xla"]
+            }))
     models = sorted({row[1] for row in rows})
     lines = [
         "| signature | model | batch | eager (ms) | tf.function (ms) | SavedModel (ms) "
@@ -187,8 +201,8 @@ def main(argv):
             [
                 textwrap.fill(
                     f"`{command}` ({datetime.date.today().isoformat()}; {os.cpu_count()} CPU "
-                    f"cores, no GPU, TensorFlow {tf.__version__}; load average {load:.1f} "
-                    "during the run: other processes shared the machine):",
+                    f"cores, no GPU, TensorFlow {tf.__version__}; one-minute load average "
+                    f"{load:.1f} at the end of the run):",
                     width=76,
                     break_on_hyphens=False,
                 ),
@@ -200,12 +214,16 @@ def main(argv):
                     "`log_prob`: the eager Keras model (`head.log_prob(model(images), "
                     "images)`), a `tf.function` of the same, and the `log_prob` signature of "
                     "the SavedModel loaded with `tf.saved_model.load`; `sample`: "
-                    "`sampling.sample(model, n, seed)` in process against the `sample` "
-                    "signature. Each run copies its outputs to host memory. Eager Keras "
-                    "dispatches every op from Python, so the SavedModel, one graph function, "
-                    "is well under 1.1x of eager; the like-for-like comparison is with the "
-                    "`tf.function` (the same graph), and for `sample` with the library, which "
-                    "runs the same `tf.while_loop` in its own `tf.function`.",
+                    "`sampling.sample(model, n, seed)` in process, eagerly (its row loop "
+                    "compiled by XLA) and inside a `tf.function` (a plain graph), against "
+                    "the `sample` signature of the default export (a plain graph) and of "
+                    "an export with `sampling_jit_compile=True` (the row loop compiled by "
+                    "XLA, as in the eager library). Each run copies its outputs to host "
+                    "memory. Eager Keras dispatches every op from Python, so the "
+                    "SavedModel, one graph function, is well under 1.1x of eager for "
+                    "`log_prob`; the like-for-like comparisons are with the `tf.function` "
+                    "(the same graph) and, for the compiled sampler, with the eager "
+                    "library.",
                     width=76,
                     break_on_hyphens=False,
                 ),

@@ -4,7 +4,9 @@ For each architecture at 28x28x1 (binary) and 32x32x3 (256 levels), with
 the same depth and width, times compiled training steps and reports images
 per second, the ratio to PixelCNN, the analytic FLOPs of a step and the
 fraction of this machine's convolution peak (a large conv2d timed in the
-same run) that the step reaches.
+same run) that the step reaches. The peer, tfp's `tfd.PixelCNN` with `2h`
+filters (`peer.py`), trains on the same batches with a compiled
+`log_prob` gradient step.
 
   .venv/bin/python bench/train_throughput.py --num_layers=3 --hidden_units=32
 """
@@ -15,6 +17,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+import peer
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import training
 
@@ -71,17 +74,34 @@ def forward_flops(model):
     return total
 
 
-def images_per_second(model, batch_size, steps):
-    config = model.config
-    images = np.random.default_rng(0).integers(
-        0, config.num_levels, (batch_size,) + config.image_shape
+def _random_images(batch_size, image_shape, num_levels):
+    return np.random.default_rng(0).integers(
+        0, num_levels, (batch_size,) + image_shape
     ).astype(np.int32)
+
+
+def _steps_per_second(step, steps):
     for _ in range(2):  # Trace and warm up.
-        model.train_on_batch(images, images)
+        step()
     start = time.perf_counter()
     for _ in range(steps):
-        model.train_on_batch(images, images)
-    return batch_size * steps / (time.perf_counter() - start)
+        step()
+    return steps / (time.perf_counter() - start)
+
+
+def images_per_second(model, batch_size, steps):
+    """Images per second of `model.train_on_batch` on random images."""
+    images = _random_images(batch_size, model.config.image_shape, model.config.num_levels)
+    return batch_size * _steps_per_second(lambda: model.train_on_batch(images, images), steps)
+
+
+def peer_images_per_second(image_shape, num_levels, filters, batch_size, steps):
+    """`(parameters, images per second)` of the peer's compiled training step."""
+    dist = peer.pixel_cnn(image_shape, num_levels, filters)
+    images = tf.constant(_random_images(batch_size, image_shape, num_levels), tf.float32)
+    step = peer.train_step(dist)
+    rate = batch_size * _steps_per_second(lambda: step(images).numpy(), steps)
+    return peer.num_parameters(dist), rate
 
 
 def main():
@@ -91,6 +111,7 @@ def main():
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--jit_compile", action="store_true")
+    parser.add_argument("--skip_peer", action="store_true")
     args = parser.parse_args()
     peak = conv_peak_flops()
     print(f"conv2d peak on this machine: {peak / 1e9:.1f} GFLOP/s (float32, 16x64x64x128, 3x3x128x128)")
@@ -113,7 +134,17 @@ def main():
             fraction = flops * rate / args.batch_size / peak
             print(
                 f"| {'x'.join(map(str, shape))} | {arch} | {model.count_params():,} | "
-                f"{rate:.1f} | {rate / baseline:.2f} | {flops / 1e9:.2f} | {100 * fraction:.0f}% |"
+                f"{rate:.1f} | {rate / baseline:.2f} | {flops / 1e9:.2f} | {100 * fraction:.0f}% |",
+                flush=True,
+            )
+        if not args.skip_peer:
+            parameters, rate = peer_images_per_second(
+                shape, levels, 2 * args.hidden_units, args.batch_size, args.steps
+            )
+            print(
+                f"| {'x'.join(map(str, shape))} | tfp tfd.PixelCNN (peer) | {parameters:,} | "
+                f"{rate:.1f} | {rate / baseline:.2f} | - | - |",
+                flush=True,
             )
 
 
