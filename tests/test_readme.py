@@ -29,3 +29,22 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     namespace = {}
     for block in blocks:
         exec(compile(block, README, "exec"), namespace)  # noqa: S102 - our own README.
+
+
+def test_readme_pictures_exist():
+    with open(README) as f:
+        pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", f.read())
+    assert pictures, "the README shows sample grids"
+    root = os.path.dirname(README)
+    for picture in pictures:
+        assert os.path.isfile(os.path.join(root, picture)), picture
+
+
+def test_readme_preset_table_names_real_presets():
+    import pixel_rnn_tf as prt
+
+    with open(README) as f:
+        table = f.read().split("## The presets")[1]
+    named = re.findall(r"^\| `(\w+)`", table, flags=re.M)
+    assert len(named) >= 8
+    assert set(named) <= set(prt.configs.names())
