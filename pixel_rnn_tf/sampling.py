@@ -280,8 +280,11 @@ def _function(model, method, jit_compile):
     functions = _FUNCTIONS.setdefault(model, {})
     key = (method, jit_compile)
     if key not in functions:
+        # A partial, not a lambda: TF counts retracing per Python code object,
+        # so one lambda shared by every model would warn of "retracing" as
+        # soon as a few models each traced once.
         functions[key] = tf.function(
-            lambda *args: _fill(model, *args, method=method, jit_compile=jit_compile),
+            functools.partial(_fill, model, method=method, jit_compile=jit_compile),
             reduce_retracing=True,
         )
     return functions[key]

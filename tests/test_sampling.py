@@ -278,3 +278,13 @@ def test_bad_values_in_graph_are_invalid_argument():
     )
     with pytest.raises(tf.errors.InvalidArgumentError, match="images"):
         completing(tf.fill([2, 3, 4, 1], 4))
+
+
+def test_sampling_from_several_models_does_not_warn_of_retracing(caplog):
+    """Each model's loop is its own function: a few models are not "retracing"."""
+    caplog.set_level("WARNING", logger="tensorflow")
+    for seed in range(4):
+        model = _model("pixel_cnn", (2, 2, 1), seed=seed)
+        for count in (1, 2):
+            sampling.sample(model, count, seed=(1, 2), jit_compile=False)
+    assert "retracing" not in caplog.text
