@@ -111,18 +111,21 @@ class ConvWindow:
     the pixel's channels drawn so far.
 
     Args:
-      layer: the `MaskedConv2D`; its masked kernel and bias are read at
-        every call, so the window follows the layer's current weights.
+      layer: the `MaskedConv2D`. Its masked kernel and bias are read once,
+        here: a stepper is made per sampling call (inside its graph), so the
+        steps share one copy of the weights instead of masking and
+        reshaping the kernel at every step.
       width: the image width.
       features: the layer's input features.
     """
 
     def __init__(self, layer, width, features):
-        self.layer = layer
         self.width = width
         self.features = features
         kernel_height, self.kernel_width = layer.kernel_size
         self.top, self.side = kernel_height // 2, self.kernel_width // 2
+        self.kernel = self._visible_kernel(layer)
+        self.bias = tf.convert_to_tensor(layer.bias) if layer.use_bias else None
 
     def initial_state(self, batch_size, dtype):
         padded = self.width + 2 * self.side
@@ -131,14 +134,14 @@ class ConvWindow:
             "row": tf.zeros([batch_size, padded, self.features], dtype),
         }
 
-    def _kernel(self):
+    def _visible_kernel(self, layer):
         """The taps that can see the window, flat: `[(top kw + side + 1) F, filters]`.
 
         In the order of `conv_at`'s patch: the rows above, then the current
         row's left columns and centre (its right columns are masked out).
         """
-        kernel = self.layer.masked_kernel  # [kh, kw, F, filters]
-        filters = self.layer.filters
+        kernel = layer.masked_kernel  # [kh, kw, F, filters]
+        filters = layer.filters
         above = tf.reshape(kernel[: self.top], [-1, filters])  # [top kw F, filters]
         row = tf.reshape(kernel[self.top, : self.side + 1], [-1, filters])  # [(side + 1) F, filters]
         return tf.concat([above, row], axis=0)
@@ -163,9 +166,9 @@ class ConvWindow:
         patch = tf.concat(
             [tf.reshape(above, [batch, -1]), tf.reshape(left, [batch, -1]), center], axis=1
         )  # [B, (top kw + side + 1) F]
-        outputs = _matmul(patch, self._kernel())  # [B, filters]
-        if self.layer.use_bias:
-            outputs = outputs + tf.cast(self.layer.bias, outputs.dtype)
+        outputs = _matmul(patch, self.kernel)  # [B, filters]
+        if self.bias is not None:
+            outputs = outputs + tf.cast(self.bias, outputs.dtype)
         return outputs
 
     def write(self, window, j, value):
@@ -335,6 +338,10 @@ class RowLSTMStepper(CachedStepper):
             for block in model.blocks
         ]
         self.side = self.config.kernel_size // 2
+        # The state-to-state kernels flat, `[k h, 4h]`, read once per sampling call.
+        self.state_kernels = [
+            tf.reshape(block.lstm.state_kernel, [-1, 4 * self.units]) for block in model.blocks
+        ]
 
     def block_state(self, index, block, batch_size):
         hidden, cell = block.lstm.initial_state(tf.stack([batch_size, self.width]))  # [B, W, h]
@@ -359,8 +366,7 @@ class RowLSTMStepper(CachedStepper):
         width = lstm.kernel_width
         above = tf.slice(block_state["hidden_above"], [0, j, 0], [batch, width, self.units])
         above = tf.reshape(above, [batch, width * self.units])  # [B, k h]
-        kernel = tf.reshape(lstm.state_kernel, [width * self.units, -1])  # [k h, 4h]
-        gates = gates + _matmul(above, kernel)
+        gates = gates + _matmul(above, self.state_kernels[index])
         hidden, cell = lstm_update(gates, _column(block_state["cell_above"], j))
         return _pixel_map(hidden), {"input": inputs, "hidden": hidden, "cell": cell}
 
@@ -420,16 +426,17 @@ def _neighbour_gates(upper, left, kernel):
     """The `2 x 1` state-to-state convolution of one cell (`column_state_to_state`).
 
     Args:
-      upper: `[..., h]`, the hidden state above (previous skewed column, row
-        above).
-      left: `[..., h]`, the hidden state to the left (previous skewed column,
-        same row).
-      kernel: `[2, h, 4h]`: [upper row, current row].
+      upper: `[batch, h]`, the hidden state above (previous skewed column,
+        row above).
+      left: `[batch, h]`, the hidden state to the left (previous skewed
+        column, same row).
+      kernel: `[2 h, 4h]`, the layer's `[2, h, 4h]` kernel flattened:
+        [upper row; current row].
 
     Returns:
-      `[..., 4h]`.
+      `[batch, 4h]`.
     """
-    return _matmul(upper, kernel[0]) + _matmul(left, kernel[1])
+    return _matmul(tf.concat([upper, left], axis=-1), kernel)
 
 
 class DiagonalBiLSTMStepper(CachedStepper):
@@ -446,6 +453,15 @@ class DiagonalBiLSTMStepper(CachedStepper):
     of the row above, which the model shifts down to the current row (§3.2);
     and the `padding_states` of both directions, `[height, h]` each.
     """
+
+    def __init__(self, model):
+        super().__init__(model)
+        # The left-to-right state-to-state kernels flat, `[2h, 4h]`, read once
+        # per sampling call.
+        self.state_kernels = [
+            tf.reshape(block.lstm.left_to_right.state_kernel, [-1, 4 * self.units])
+            for block in model.blocks
+        ]
 
     def block_state(self, index, block, batch_size):
         width, units = self.width, self.units
@@ -477,7 +493,7 @@ class DiagonalBiLSTMStepper(CachedStepper):
         gates = _flat(lstm.input_to_state(inputs))  # [B, 4h]: a 1 x 1 convolution.
         upper = _column(block_state["hidden_above"], j)  # [B, h], at (i - 1, j)
         gates = gates + _neighbour_gates(
-            upper, _column(block_state["hidden"], j), lstm.state_kernel
+            upper, _column(block_state["hidden"], j), self.state_kernels[index]
         )  # Column j of `hidden` holds (i, j - 1).
         hidden, cell = lstm_update(gates, _column(block_state["cell"], j))
         # The right-to-left direction at (i - 1, j), shifted down (§3.2).
