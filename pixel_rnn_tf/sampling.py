@@ -250,23 +250,19 @@ def _check_labels(model, labels, batch_size):
             f"Received: labels.dtype={labels.dtype.name}, labels.shape={labels.shape}"
         )
     labels = validation.check_range(labels, model.config.num_classes, "labels")
-    count = tf.size(labels)
-    if isinstance(batch_size, int) and labels.shape[0] is not None:
-        if labels.shape[0] != batch_size:
+    # Known now (eagerly, or from static shapes in a graph): a ValueError at
+    # once; otherwise an assertion when the graph runs.
+    count, expected = tf.get_static_value(tf.size(labels)), tf.get_static_value(batch_size)
+    if count is not None and expected is not None:
+        if int(count) != int(expected):
             raise ValueError(
-                f"Expected one label per image, `labels` of shape [{batch_size}]. "
-                f"Received: labels.shape={labels.shape}"
-            )
-        return labels
-    if tf.executing_eagerly():
-        if int(count) != int(batch_size):
-            raise ValueError(
-                f"Expected one label per image, `labels` of shape [{int(batch_size)}]. "
+                f"Expected one label per image, `labels` of shape [{int(expected)}]. "
                 f"Received: labels.shape={labels.shape}"
             )
         return labels
     with tf.control_dependencies(
-        [tf.debugging.assert_equal(count, batch_size, message="Expected one of `labels` per image")]
+        [tf.debugging.assert_equal(tf.size(labels), batch_size,
+                                   message="Expected one of `labels` per image")]
     ):
         return tf.identity(labels)
 
