@@ -30,6 +30,8 @@ _TFDS_SHAPES = {
 }
 _LOCAL_SHAPES = {"digits": (8, 8, 1), "mnist_idx": (28, 28, 1)}
 _SHAPES = {**_TFDS_SHAPES, **_LOCAL_SHAPES}
+# The "threshold" binarization: an 8-bit value x is 1 where x >= 128.
+_THRESHOLD = 128
 
 # scikit-learn's 1,797 digits have no split: the first 1,500 train, the rest test.
 _DIGITS_NUM_TRAIN = 1500
@@ -65,7 +67,7 @@ def quantize(images, num_levels):
     """
     _check_num_levels(num_levels)
     images = _check_8bit(images)
-    return (images.astype(np.int32) * num_levels // 256).astype(np.int32)
+    return _levels(images.astype(np.int32), num_levels)
 
 
 def binarize_images(images, method="threshold", seed=0):
@@ -85,7 +87,7 @@ def binarize_images(images, method="threshold", seed=0):
     _check_seed(seed)
     images = _check_8bit(images)
     if method == "threshold":
-        return (images >= 128).astype(np.int32)
+        return (images >= _THRESHOLD).astype(np.int32)
     # A uniform integer u in [0, 255) is below x with probability exactly x / 255.
     uniform = np.random.default_rng(seed).integers(0, 255, images.shape, dtype=np.uint8)
     return (uniform < images).astype(np.int32)
@@ -293,9 +295,9 @@ def _load_tfds(name, split, data_dir, num_levels, binarize, seed):
         if name == "binarized_mnist":
             return image
         if num_levels > 2:
-            return image * num_levels // 256
+            return _levels(image, num_levels)
         if binarize == "threshold":
-            return tf.cast(image >= 128, tf.int32)
+            return tf.cast(image >= _THRESHOLD, tf.int32)
         # Keyed by (seed, position): the same draw in every epoch and call.
         uniform = tf.random.stateless_uniform(
             shape, tf.stack([seed, index]), minval=0, maxval=255, dtype=tf.int32
@@ -303,6 +305,11 @@ def _load_tfds(name, split, data_dir, num_levels, binarize, seed):
         return tf.cast(uniform < image, tf.int32)
 
     return dataset.enumerate().map(to_levels, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _levels(images, num_levels):
+    """`floor(x * num_levels / 256)` of int32 8-bit values, a numpy array or a tensor."""
+    return images * num_levels // 256
 
 
 def _check_name(name):
