@@ -4,6 +4,7 @@ van den Oord, Kalchbrenner, Kavukcuoglu, "Pixel Recurrent Neural Networks",
 ICML 2016 (arXiv:1601.06759).
 """
 
+from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import distribution
@@ -19,11 +20,13 @@ from pixel_rnn_tf import serving
 from pixel_rnn_tf import training
 from pixel_rnn_tf import visualize
 from pixel_rnn_tf.configs import ModelConfig
+from pixel_rnn_tf.configs import MultiScaleConfig
 from pixel_rnn_tf.distribution import Dequantized
 from pixel_rnn_tf.distribution import PixelRNN
 from pixel_rnn_tf.evaluation import evaluate
 from pixel_rnn_tf.losses import CategoricalNLL
 from pixel_rnn_tf.metrics import BitsPerDim
+from pixel_rnn_tf.models import MultiScalePixelModel
 from pixel_rnn_tf.models import PixelModel
 from pixel_rnn_tf.models import build_model
 

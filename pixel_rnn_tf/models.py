@@ -1,32 +1,38 @@
-"""`PixelModel` and `build_model`: PixelCNN, Row LSTM and Diagonal BiLSTM networks."""
+"""`PixelModel`, `MultiScalePixelModel` and `build_model`."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras.src.backend.common.symbolic_scope import in_symbolic_scope
 
+from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import validation
 from pixel_rnn_tf.configs import ModelConfig
-from pixel_rnn_tf.layers.blocks import DiagonalBiLSTMBlock
+from pixel_rnn_tf.configs import MultiScaleConfig
+from pixel_rnn_tf.layers import blocks
+from pixel_rnn_tf.layers import stepping
 from pixel_rnn_tf.layers.blocks import OutputStack
-from pixel_rnn_tf.layers.blocks import PixelCNNBlock
-from pixel_rnn_tf.layers.blocks import RowLSTMBlock
 from pixel_rnn_tf.layers.masked_conv import MaskedConv2D
 from pixel_rnn_tf.registry import register_serializable
 
 
-def _make_block(config, index):
-    common = dict(
-        hidden_units=config.hidden_units,
-        color_channels=config.color_channels,
-        residual=config.residual,
-        name=f"block_{index}",
-    )
-    if config.arch == "pixel_cnn":
-        return PixelCNNBlock(kernel_size=config.kernel_size, **common)
-    if config.arch == "row_lstm":
-        return RowLSTMBlock(kernel_width=config.kernel_size, **common)
-    return DiagonalBiLSTMBlock(**common)
+def _cast_symbolic(inputs):
+    """Under a tf.distribute strategy, Keras's fit first builds the model on
+    the replica *mean* of a batch, a float: only shapes matter there."""
+    if in_symbolic_scope():
+        return tf.nest.map_structure(lambda x: tf.cast(x, tf.int32), inputs)
+    return inputs
+
+
+def _checked_images(config, images):
+    return validation.check_images(images, config.image_shape, config.num_levels)
+
+
+def _scale(config, images, dtype):
+    """Maps int pixels `[0, num_levels)` to `[-1, 1]` in `dtype`."""
+    scale = 2.0 / (config.num_levels - 1)
+    return tf.cast(tf.cast(images, tf.float32) * scale - 1.0, dtype)
 
 
 @register_serializable
@@ -36,21 +42,26 @@ class PixelModel(keras.Model):
     Layout (Table 1): a `7 x 7` mask-A convolution to `2h` features, then
     `num_layers` residual blocks of the configured architecture, learnable
     skip connections from each block (a mask-B `1 x 1` convolution each,
-    summed), and the output stack. With `num_classes`, a learned per-class
-    bias is added to the features entering every block and the output stack.
+    summed), and the output stack. With a condition (`conditioning`), a
+    learned bias from it is added to the features entering every block and
+    the output stack.
 
     The network scales its integer input to `[-1, 1]` itself, so a served
     model takes raw pixel values.
 
     Call arguments:
       inputs: integer images `[batch, height, width, channels]` with values
-        in `[0, num_levels)`; for a class-conditional model, a pair
-        `(images, labels)` with int labels `[batch]`.
+        in `[0, num_levels)`; for a conditioned model, a pair
+        `(images, condition)` with one condition per image.
 
     Returns:
       float32 logits `[batch, height, width, channels, num_levels]`;
       `logits[b, i, j, c]` depends only on pixels before `(i, j)` in raster
-      order and on channels before `c` at `(i, j)`.
+      order, on channels before `c` at `(i, j)`, and on the condition.
+
+    The cached sampler runs it one pixel at a time (`layers.stepping`):
+    `initial_state`, `step` and `end_pixel` run the same wiring (`forward`)
+    on one-pixel inputs, each layer stepping from its own cache.
     """
 
     def __init__(self, config, **kwargs):
@@ -65,7 +76,10 @@ class PixelModel(keras.Model):
         self.stem = MaskedConv2D(
             features, config.input_kernel_size, "A", channels, name="input_conv"
         )
-        self.blocks = [_make_block(config, i) for i in range(config.num_layers)]
+        block = blocks.block_class(config.arch)
+        self.blocks = [
+            block.from_model_config(config, name=f"block_{i}") for i in range(config.num_layers)
+        ]
         self.skips = (
             [
                 MaskedConv2D(features, 1, "B", channels, name=f"skip_{i}")
@@ -75,21 +89,20 @@ class PixelModel(keras.Model):
             else []
         )
         self.head = OutputStack(config.output_units, config.num_levels, channels, name="output")
-        self.class_biases = (
-            [
-                keras.layers.Embedding(
-                    config.num_classes, features, embeddings_initializer="zeros",
-                    name=f"class_bias_{i}",
-                )
-                for i in range(config.num_layers + 1)
-            ]
-            if config.num_classes
-            else []
+        self.conditioning = (
+            conditioning.Conditioning(
+                config.num_layers + 1, features, config.image_shape,
+                num_classes=config.num_classes, condition_shape=config.condition_shape,
+                name="conditioning",
+            )
+            if conditioning.kind(config)
+            else None
         )
 
     @property
     def conditional(self):
-        return self.config.num_classes is not None
+        """Whether the model takes a condition (`conditioning`)."""
+        return self.conditioning is not None
 
     def build(self, input_shape=None):
         features_shape = (None,) + self.config.image_shape[:2] + (2 * self.config.hidden_units,)
@@ -97,89 +110,247 @@ class PixelModel(keras.Model):
         for layer in self.blocks + self.skips:
             layer.build(features_shape)
         self.head.build(features_shape)
-        for layer in self.class_biases:
-            layer.build((None,))
+        if self.conditioning is not None:
+            self.conditioning.build(conditioning.spec(self.config).shape)
         self.built = True
 
     def split_inputs(self, inputs):
-        """Validates `inputs`; returns int32 `(images, labels or None)`."""
-        if in_symbolic_scope():
-            # Under a tf.distribute strategy, Keras's fit first builds the
-            # model on the replica *mean* of a batch, a float: only shapes
-            # matter there.
-            inputs = tf.nest.map_structure(lambda x: tf.cast(x, tf.int32), inputs)
+        """Validates `inputs`; returns int32 images and the checked condition (or `None`)."""
+        inputs = _cast_symbolic(inputs)
         if self.conditional:
             if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
                 raise ValueError(
-                    "A class-conditional model takes `(images, labels)`. "
-                    f"Received: inputs of type {type(inputs).__name__}"
+                    f"A conditioned model ({conditioning.describe(self.config)}) takes "
+                    f"`(images, condition)`. Received: inputs of type {type(inputs).__name__}"
                 )
-            images, labels = inputs
-            labels = validation.check_range(labels, self.config.num_classes, "labels")
+            images, condition = inputs
         else:
             if isinstance(inputs, (tuple, list)):
                 raise ValueError(
-                    "This model is not class-conditional (num_classes=None) and takes "
-                    f"images alone. Received: a {type(inputs).__name__} of {len(inputs)}"
+                    "This model takes no condition (num_classes=None, condition_shape=None) and "
+                    f"takes images alone. Received: a {type(inputs).__name__} of {len(inputs)}"
                 )
-            images, labels = inputs, None
-        images = validation.check_images(
-            images, self.config.image_shape, self.config.num_levels
-        )
-        return images, labels
+            images, condition = inputs, None
+        images = _checked_images(self.config, images)
+        condition = conditioning.check(self.config, condition, tf.shape(images)[0])
+        return images, condition
 
     def scale(self, images):
         """Maps int pixels `[0, num_levels)` to `[-1, 1]` in the compute dtype."""
-        scale = 2.0 / (self.config.num_levels - 1)
-        return tf.cast(tf.cast(images, tf.float32) * scale - 1.0, self.compute_dtype)
+        return _scale(self.config, images, self.compute_dtype)
 
-    def class_bias(self, index, labels):
-        """Per-class bias `[batch, 1, 1, 2h]` of layer `index`, or 0."""
-        if labels is None:
-            return 0.0
-        return self.class_biases[index](labels)[:, None, None, :]
+    def biases(self, condition):
+        """The per-layer biases of `condition` (`conditioning.Conditioning`), or `None`."""
+        return None if condition is None else self.conditioning(condition)
 
     def call(self, inputs):
-        images, labels = self.split_inputs(inputs)
-        return self.logits_from_scaled(self.scale(images), labels)
+        images, condition = self.split_inputs(inputs)
+        return self.logits_from_scaled(self.scale(images), condition)
 
-    def logits_from_scaled(self, scaled, labels=None):
+    def logits_from_scaled(self, scaled, condition=None):
         """Logits from scaled images `[batch, H, W, C]` in `[-1, 1]`.
 
         The differentiable part of `call`: tests take its gradients.
         """
-        return self.forward(scaled, labels, self.stem, lambda index, block, x: block.core(x))
+        return self.forward(scaled, self.biases(condition), stepping.apply)
 
-    def forward(self, scaled, labels, stem, core):
-        """The network's wiring, with the spatial parts supplied by the caller.
-
-        `logits_from_scaled` runs it on whole images; the cached sampler runs
-        it on one pixel (`[batch, 1, 1, features]` maps), supplying a stem and
-        block cores that read the other pixels from its caches. Everything
-        else (class biases, residual adds, skips, the output stack) is
-        per-pixel and shared.
+    def forward(self, scaled, biases, run):
+        """The network's wiring, written once for whole maps and for one pixel.
 
         Args:
-          scaled: `[batch, h, w, C]` scaled images.
-          labels: int `[batch]` or `None`.
-          stem: maps `scaled` to the first features `[batch, h, w, 2h]`.
-          core: `core(index, block, inputs)`, block `index`'s core output.
+          scaled: scaled images `[batch, H, W, C]`, or one pixel `[batch, C]`.
+          biases: `None`, or one bias per block and one for the output stack,
+            broadcastable to the features (`[batch, features]` for a pixel).
+          run: `run(layer, x)` applies a layer: `stepping.apply` on maps, a
+            `stepping.Steps` at one pixel.
 
         Returns:
-          float32 logits `[batch, h, w, C, num_levels]`.
+          float32 logits `[batch, H, W, C, num_levels]` (`[batch, C,
+          num_levels]` for a pixel).
         """
-        features = stem(scaled)  # [B, h, w, 2h]
+        biases = biases or [0.0] * (len(self.blocks) + 1)
+        features = run(self.stem, scaled)  # [..., 2h]
         skip_sum = 0.0
         for index, block in enumerate(self.blocks):
-            inputs = features + self.class_bias(index, labels)
-            features = block.finish(inputs, core(index, block, inputs))
+            features = run(block, features + biases[index])
             if self.skips:
-                skip_sum = skip_sum + self.skips[index](features)
+                skip_sum = skip_sum + run(self.skips[index], features)
         outputs = skip_sum if self.skips else features
-        return self.head(outputs + self.class_bias(len(self.blocks), labels))
+        return run(self.head, outputs + biases[-1])
+
+    # The one-pixel step protocol, driven by the sampler.
+
+    def initial_state(self, batch_size, condition=None):
+        """The sampler's loop state before the first pixel.
+
+        Args:
+          batch_size: int32 scalar.
+          condition: the checked condition, or `None`.
+
+        Returns:
+          A nest of tensors of fixed shapes: every layer's cache and the
+          condition's biases, computed once.
+        """
+        biases = self.biases(condition)
+        pixel = tf.zeros([batch_size, self.config.color_channels], self.compute_dtype)
+        run = stepping.InitialCaches(self.config.image_shape[1])
+        self.forward(pixel, _pixel_biases(biases, 0, 0), run)
+        return {"caches": run.caches, "biases": biases or []}
+
+    def step(self, state, images, position):
+        """The logits `[batch, num_levels]` of channel `c` at `(i, j)`, and the new state.
+
+        Args:
+          state: the loop state.
+          images: int32 `[batch, H, W, C]`: every pixel before `(i, j)` and
+            the channels before `c` at `(i, j)` are drawn.
+          position: `(i, j, c)`: int32 scalars `i`, `j` and a Python int `c`.
+        """
+        i, j, c = position
+        run = stepping.Steps(state["caches"], i, j)
+        scaled = self.scale(stepping.pixel_at(images, i, j))  # [B, C]
+        logits = self.forward(scaled, _pixel_biases(state["biases"], i, j), run)  # [B, C, L]
+        return logits[:, c], dict(state, caches=run.caches)
+
+    def end_pixel(self, state, images, i, j):
+        """After pixel `(i, j)`'s last channel: the stem's cache gets the whole pixel.
+
+        Every other layer's last step is final (`layers.stepping`); the stem
+        reads the pixel itself, whose last channel was drawn after it.
+        """
+        caches = dict(state["caches"])
+        scaled = self.scale(stepping.pixel_at(images, i, j))
+        _, caches[self.stem.name] = self.stem.step(caches[self.stem.name], scaled, i, j)
+        return dict(state, caches=caches)
+
+    def fill_in_order(self, fill, images, known, condition):
+        """Fills `images` where `known` is False in the model's order: raster.
+
+        `fill(network, images, known, condition, stage)` is the sampler's
+        loop over one network; composite models call it once per stage.
+        """
+        return fill(self, images, known, condition, 0)
 
     def compute_output_shape(self, input_shape):
-        return (None,) + self.config.image_shape + (self.config.num_levels,)
+        images_shape = input_shape[0] if self.conditional else input_shape
+        return (images_shape[0],) + self.config.image_shape + (self.config.num_levels,)
+
+    def train_step(self, data):
+        return _logs_for_reduction(super().train_step(data))
+
+    def test_step(self, data):
+        return _logs_for_reduction(super().test_step(data))
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, "config": self.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _pixel_biases(biases, i, j):
+    """The biases at pixel `(i, j)`: `[batch, features]` each (or `None`)."""
+    if not biases:
+        return None
+    return [
+        bias[:, 0, 0] if bias.shape[1] == 1 else stepping.pixel_at(bias, i, j) for bias in biases
+    ]
+
+
+@register_serializable
+class MultiScalePixelModel(keras.Model):
+    """The Multi-Scale PixelRNN (§3.5): the small image first, then the rest.
+
+    With factor `f`, the small image is `images[:, ::f, ::f]`. Its logits
+    are the `small` network's (a `PixelModel` of the small image); the other
+    positions' are the `large` network's (a `PixelModel` of the whole image)
+    conditioned, as a map, on the whole small image. So the order is: the
+    subsampled positions in the small image's raster order, then every
+    other position in raster order; R, G, B inside a pixel. The large
+    network sees subsampled pixels that come *later* in raster order.
+
+    Call arguments:
+      inputs: integer images `[batch, height, width, channels]` in
+        `[0, num_levels)`.
+
+    Returns:
+      float32 logits `[batch, height, width, channels, num_levels]`, exact
+      and normalized conditionals in the order above.
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(config, dict):
+            config = MultiScaleConfig.from_dict(config)
+        if not isinstance(config, MultiScaleConfig):
+            raise ValueError(
+                f"Expected `config` to be a MultiScaleConfig. Received: config={config!r}"
+            )
+        self.config = config
+        self.small = PixelModel(config.small, name="small")
+        self.large = PixelModel(config.large_network, name="large")
+        height, width, _ = config.image_shape
+        rows, cols = np.arange(height) % config.factor == 0, np.arange(width) % config.factor == 0
+        self._subsampled = rows[:, None] & cols[None, :]  # [H, W]
+
+    conditional = False
+
+    def build(self, input_shape=None):
+        self.small.build()
+        self.large.build()
+        self.built = True
+
+    def split_inputs(self, inputs):
+        inputs = _cast_symbolic(inputs)
+        if isinstance(inputs, (tuple, list)):
+            raise ValueError(
+                "The multi-scale model conditions on its own small image and takes images "
+                f"alone. Received: a {type(inputs).__name__} of {len(inputs)}"
+            )
+        return _checked_images(self.config, inputs), None
+
+    def scale(self, images):
+        return self.large.scale(images)
+
+    def call(self, inputs):
+        images, _ = self.split_inputs(inputs)
+        return self.logits_from_scaled(self.scale(images))
+
+    def subsample(self, images):
+        """The small image `images[:, ::f, ::f]` of `[batch, H, W, ...]`."""
+        factor = self.config.factor
+        return images[:, ::factor, ::factor]
+
+    def spread(self, small):
+        """The inverse of `subsample`: `[batch, h, w, ...]` -> `[batch, H, W, ...]`, zeros between."""
+        factor = self.config.factor
+        x = tf.expand_dims(tf.expand_dims(small, 2), 4)  # [B, h, 1, w, 1, ...]
+        paddings = [[0, 0], [0, 0], [0, factor - 1], [0, 0], [0, factor - 1]]
+        x = tf.pad(x, paddings + [[0, 0]] * (x.shape.rank - 5))  # [B, h, f, w, f, ...]
+        shape = tf.concat([tf.shape(x)[:1], self.config.image_shape[:2], tf.shape(x)[5:]], 0)
+        return tf.reshape(x, shape)
+
+    def subsampled_mask(self, rank):
+        """bool `[1, H, W, 1, ...]` of rank `rank`: True at the subsampled positions."""
+        return tf.reshape(self._subsampled, (1,) + self._subsampled.shape + (1,) * (rank - 3))
+
+    def logits_from_scaled(self, scaled, condition=None):
+        small = self.subsample(scaled)
+        small_logits = self.small.logits_from_scaled(small)  # [B, h, w, C, L]
+        large_logits = self.large.logits_from_scaled(scaled, small)  # [B, H, W, C, L]
+        return tf.where(self.subsampled_mask(5), self.spread(small_logits), large_logits)
+
+    def fill_in_order(self, fill, images, known, condition):
+        """The small image with the small network, then the rest with the large one."""
+        small = fill(self.small, self.subsample(images), self.subsample(known), None, 0)
+        mask = self.subsampled_mask(4)
+        images = tf.where(mask, self.spread(small), images)
+        known = tf.logical_or(known, mask)
+        return fill(self.large, images, known, self.small.scale(small), 1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self.config.image_shape + (self.config.num_levels,)
 
     def train_step(self, data):
         return _logs_for_reduction(super().train_step(data))
@@ -211,15 +382,18 @@ def _logs_for_reduction(logs):
 
 
 def build_model(config, name=None):
-    """Builds the network of `config` (a `ModelConfig`, a dict, or a preset name).
+    """Builds the network of `config`.
+
+    Args:
+      config: a `ModelConfig`, a `MultiScaleConfig`, a dict of either's
+        fields, or a preset name.
+      name: the model's name; default `pixel_model_<arch>`.
 
     Returns:
-      A built `PixelModel` (a `keras.Model`).
+      A built `PixelModel` or `MultiScalePixelModel` (a `keras.Model`).
     """
-    if isinstance(config, str):
-        config = configs.get(config)
-    elif isinstance(config, dict):
-        config = ModelConfig.from_dict(config)
-    model = PixelModel(config, name=name or f"pixel_model_{config.arch}")
+    config = configs.normalize(config)
+    model_class = MultiScalePixelModel if isinstance(config, MultiScaleConfig) else PixelModel
+    model = model_class(config, name=name or f"pixel_model_{config.arch}")
     model.build()
     return model

@@ -1,28 +1,26 @@
 """The one sampler of the package: exact ancestral sampling and completion.
 
-Pixels are drawn in raster order and, inside a pixel, R, then G given R,
-then B given R and G (§2). The loop is a `tf.while_loop` over rows, inside
-it one over the row's pixels, and inside a pixel the channels, unrolled.
-Each step draws with Gumbel-max from stateless noise, drawn per row as a
-function of `(seed, row)` only: the same seed gives the same images, and
-every method draws with the same noise, so the methods differ only in how
-they compute a step's logits:
+Pixels are drawn in the model's order: raster order and, inside a pixel, R,
+then G given R, then B given R and G (§2); a composite model (the
+Multi-Scale PixelRNN) runs one such loop per network it is made of
+(`fill_in_order`). The loop is a `tf.while_loop` over rows, inside it one
+over the row's pixels, and inside a pixel the channels, unrolled. Each step
+draws with Gumbel-max from stateless noise, drawn per row as a function of
+`(seed, row)` only: the same seed gives the same images, and every method
+draws with the same noise, so the methods differ only in how they compute a
+step's logits:
 
 * `"naive"`: the whole network over the whole images at every (pixel,
   channel) step; the reference, `H W C` full forward passes.
-* `"cached"` (and `"auto"`): the network at the one pixel being drawn, from
-  per-layer caches of what the earlier pixels produced (`caching`): each
-  masked spatial convolution is evaluated at the pixel from a window of its
-  input's last rows, the Row LSTM reads the previous row's states, the
-  Diagonal BiLSTM's left-to-right direction the states of the left and upper
-  neighbours, and its right-to-left direction is computed once per
-  completed row. A step's work is one pixel's, whatever the image size, and
-  the logits are the full forward pass's up to float rounding, so the two
-  methods draw the same images.
+* `"cached"` (and `"auto"`): the network's own one-pixel step
+  (`layers.stepping`): each layer computes its output at the pixel from its
+  cache of what the earlier pixels produced. A step's work is one pixel's,
+  whatever the image size, and the logits are the full forward pass's up
+  to float rounding, so the two methods draw the same images.
 
-Both are driven by a *stepper* (`NaiveStepper`, `caching.make_stepper`)
-with `initial_state`, `step`, `update` (after a pixel) and `finish_row`
-(after a row); the protocol is described in `caching`.
+The driver names no architecture: it calls the network's `initial_state`,
+`step` (per channel) and `end_pixel` (`PixelModel`), or the same methods of
+`NaiveStepper`.
 
 Called eagerly, the cached sampler compiles each row's loop with XLA
 (`jit_compile`; the row's noise is drawn outside XLA, whose random numbers
@@ -34,13 +32,18 @@ SavedModel signature, say) it runs as a plain graph unless
 """
 
 import functools
+import math
 import weakref
+
+import numpy as np
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from pixel_rnn_tf import caching
+from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import validation
+from pixel_rnn_tf.layers.stepping import pixel_at
+from pixel_rnn_tf.layers.stepping import write_at
 
 METHODS = ("auto", "naive", "cached")
 
@@ -51,18 +54,28 @@ def _check_method(method):
 
 
 def check_temperature(temperature):
-    """Validates `temperature > 0`; returns it as a float32 tensor."""
-    if isinstance(temperature, (int, float)):
-        if not temperature > 0:
+    """Validates a finite `temperature > 0`; returns it as a float32 tensor."""
+    if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
+        if not (temperature > 0 and math.isfinite(temperature)):
             raise ValueError(
-                f"Expected `temperature` > 0. Received: temperature={temperature}"
+                f"Expected `temperature` to be a finite float > 0. "
+                f"Received: temperature={temperature}"
             )
         return tf.constant(temperature, tf.float32)
+    temperature = tf.convert_to_tensor(temperature)
+    if temperature.dtype == tf.bool or temperature.shape.rank != 0:
+        raise ValueError(
+            "Expected `temperature` to be a float scalar. Received: "
+            f"temperature of dtype {temperature.dtype.name} and shape {temperature.shape}"
+        )
     temperature = tf.cast(temperature, tf.float32)
     if tf.executing_eagerly():
         return check_temperature(float(temperature))
     with tf.control_dependencies(
-        [tf.debugging.assert_positive(temperature, message="`temperature` must be > 0")]
+        [
+            tf.debugging.assert_positive(temperature, message="`temperature` must be > 0"),
+            tf.debugging.assert_all_finite(temperature, "`temperature` must be finite"),
+        ]
     ):
         return tf.identity(temperature)
 
@@ -102,169 +115,151 @@ def draw(logits, gumbel, temperature):
 
 
 class NaiveStepper:
-    """The reference stepper: a full forward pass over the images per step.
+    """The reference: a full forward pass of the network over the images per step.
 
-    Implements the stepper protocol of `caching` (`initial_state`, `step`,
-    `update`, `finish_row`) with no state.
+    Implements the network's step protocol (`PixelModel.initial_state`,
+    `step`, `end_pixel`) with no cache.
     """
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, network):
+        self.network = network
 
-    def initial_state(self, batch_size, labels):
-        return ()
+    def initial_state(self, batch_size, condition=None):
+        return {} if condition is None else {"condition": condition}
 
-    def step(self, state, images, position, labels):
+    def step(self, state, images, position):
         """`(logits [batch, num_levels] of position (i, j, c), state)`."""
-        inputs = images if labels is None else (images, labels)
-        logits = self.model(inputs)  # [B, H, W, C, levels]
+        inputs = (images, state["condition"]) if state else images
+        logits = self.network(inputs)  # [B, H, W, C, levels]
         i, j, c = position
-        return caching.pixel_at(logits, i, j)[:, c], state  # [B, levels]
+        return pixel_at(logits, i, j)[:, c], state  # [B, levels]
 
-    def update(self, state, images, position, labels):
+    def end_pixel(self, state, images, i, j):
         return state
-
-    def finish_row(self, state, row):
-        return state
-
-
-def _stepper(model, method):
-    _check_method(method)
-    if method == "naive":
-        return NaiveStepper(model)
-    return caching.make_stepper(model)  # "auto" and "cached": exact and fastest.
 
 
 def _put(images, known, position, drawn):
     """Writes `drawn` `[batch]` at `position` `(i, j, c)` where `known` is False."""
     i, j, c = position
-    kept = caching.pixel_at(images, i, j)[:, c]  # [B]
-    value = tf.where(caching.pixel_at(known, i, j)[:, c], kept, drawn)
-    batch = tf.shape(images)[0]
-    index = tf.stack(
-        [tf.range(batch), tf.fill([batch], i), tf.fill([batch], j), tf.fill([batch], c)], axis=1
-    )  # [B, 4]: one scatter of batch values, in place under XLA.
-    return tf.tensor_scatter_nd_update(images, index, value)
+    kept = pixel_at(images, i, j)[:, c]  # [B]
+    value = tf.where(pixel_at(known, i, j)[:, c], kept, drawn)
+    return write_at(images[..., None], (i, j, c), value[:, None])[..., 0]
 
 
-def _fill_row(stepper, row, images, known, state, gumbel, temperature, labels):
+def _fill_row(stepper, shape, row, images, known, state, gumbel, temperature):
     """Draws row `row`, pixel by pixel, each pixel channel by channel.
 
     Args:
-      stepper: a stepper (`NaiveStepper` or one of `caching`).
+      stepper: the network (cached) or a `NaiveStepper`.
+      shape: the network's `(height, width, channels)`.
       row: int32 scalar.
       images: int32 `[batch, H, W, C]`.
       known: bool `[batch, H, W, C]`.
       state: the stepper's state.
       gumbel: float32 `[W, C, batch, num_levels]`, this row's noise.
       temperature: float32 scalar.
-      labels: int32 `[batch]` or `None`.
 
     Returns:
-      `(images, state)`, the row drawn and `finish_row` applied.
+      `(images, state)`, the row drawn.
     """
-    _, width, channels = stepper.model.config.image_shape
+    _, width, channels = shape
 
     def pixel(j, images, state):
         for c in range(channels):  # Unrolled: a pixel's channels are drawn in order.
-            logits, state = stepper.step(state, images, (row, j, c), labels)
+            logits, state = stepper.step(state, images, (row, j, c))
             drawn = draw(logits, gumbel[j, c], temperature)
             images = _put(images, known, (row, j, c), drawn)
-        return j + 1, images, stepper.update(state, images, (row, j), labels)
+        return j + 1, images, stepper.end_pixel(state, images, row, j)
 
     _, images, state = tf.while_loop(lambda j, *_: j < width, pixel, (0, images, state))
-    return images, stepper.finish_row(state, row)
+    return images, state
 
 
-def _fill(model, images, known, seed, temperature, labels, method, jit_compile):
-    """The sampling loop: draws every value where `known` is False.
+def _fill_network(network, images, known, seed, temperature, condition, method, jit_compile):
+    """The sampling loop of one network: draws every value where `known` is False.
 
     A `tf.while_loop` over rows; each row draws its noise (outside XLA) and
     runs `_fill_row`, XLA-compiled with `jit_compile`.
 
     Args:
+      network: a `PixelModel`.
       images: int32 `[batch, H, W, C]`.
       known: bool `[batch, H, W, C]`.
       seed: int32 `[2]`, a stateless seed.
       temperature: float32 scalar > 0.
-      labels: int32 `[batch]` or `None`.
+      condition: the network's checked condition, or `None`.
       method: "auto", "naive" or "cached".
       jit_compile: bool, compile each row's loop with XLA.
 
     Returns:
       int32 images `[batch, H, W, C]`.
     """
-    height, width, channels = model.config.image_shape
-    stepper = _stepper(model, method)
-    batch_size = tf.shape(images)[0]
-    fill_row = functools.partial(_fill_row, stepper)
+    shape = network.config.image_shape
+    stepper = NaiveStepper(network) if method == "naive" else network
+    fill_row = functools.partial(_fill_row, stepper, shape)
     if jit_compile:
         fill_row = tf.function(fill_row, jit_compile=True)
 
     def body(row, images, state):
         # The shape from the loop's own `images`: a compile-time constant
         # under XLA (a whole-loop compilation, e.g. on TPUs, needs it).
-        noise_shape = [width, channels, tf.shape(images)[0], model.config.num_levels]
+        noise_shape = [shape[1], shape[2], tf.shape(images)[0], network.config.num_levels]
         gumbel = gumbel_noise(seed, row, noise_shape)  # [W, C, B, levels]
-        images, state = fill_row(row, images, known, state, gumbel, temperature, labels)
+        images, state = fill_row(row, images, known, state, gumbel, temperature)
         return row + 1, images, state
 
     _, images, _ = tf.while_loop(
-        lambda row, *_: row < height,
+        lambda row, *_: row < shape[0],
         body,
-        (tf.constant(0), images, stepper.initial_state(batch_size, labels)),
+        (tf.constant(0), images, stepper.initial_state(tf.shape(images)[0], condition)),
     )
     return images
 
 
+def _fill(model, images, known, seed, temperature, condition, method, jit_compile):
+    """Draws every value where `known` is False, in the model's order.
+
+    The model calls `fill` once per network it is made of
+    (`fill_in_order`); each stage draws with its own noise.
+    """
+
+    def fill(network, images, known, condition, stage):
+        stage_seed = seed if stage == 0 else tf.random.experimental.stateless_fold_in(seed, stage)
+        return _fill_network(
+            network, images, known, stage_seed, temperature, condition, method, jit_compile
+        )
+
+    return model.fill_in_order(fill, images, known, condition)
+
+
+MAX_NUM_SAMPLES = 2**31 - 1  # Images are counted in int32.
+
+
 def _check_num_samples(num_samples):
-    if isinstance(num_samples, int):
-        if num_samples <= 0:
+    if isinstance(num_samples, (int, np.integer)) and not isinstance(num_samples, bool):
+        if not 0 < num_samples <= MAX_NUM_SAMPLES:
             raise ValueError(
-                f"Expected `num_samples` to be a positive int. Received: num_samples={num_samples}"
+                f"Expected `num_samples` to be an int in [1, {MAX_NUM_SAMPLES}]. "
+                f"Received: num_samples={num_samples}"
             )
-        return num_samples
-    num_samples = tf.cast(num_samples, tf.int32)
+        return int(num_samples)
+    tensor = tf.convert_to_tensor(num_samples) if not isinstance(num_samples, float) else None
+    if tensor is None or not tensor.dtype.is_integer or tensor.shape.rank != 0:
+        raise ValueError(
+            "Expected `num_samples` to be a positive int (or an int scalar tensor); it is "
+            f"never rounded. Received: num_samples={num_samples!r}"
+        )
+    if tf.executing_eagerly():
+        return _check_num_samples(int(tensor))
+    num_samples = tf.cast(tensor, tf.int32)
     with tf.control_dependencies(
         [tf.debugging.assert_positive(num_samples, message="`num_samples` must be > 0")]
     ):
         return tf.identity(num_samples)
 
 
-def _check_labels(model, labels, batch_size):
-    if model.config.num_classes is None:
-        if labels is not None:
-            raise ValueError(
-                "`labels` given for a model that is not class-conditional (num_classes=None)."
-            )
-        return None
-    if labels is None:
-        raise ValueError(
-            f"The model is class-conditional (num_classes={model.config.num_classes}): "
-            "pass `labels`, int [num_samples]."
-        )
-    labels = tf.convert_to_tensor(labels)
-    if not labels.dtype.is_integer or labels.shape.rank != 1:
-        raise ValueError(
-            "Expected `labels` to be an int vector [num_samples]. "
-            f"Received: labels.dtype={labels.dtype.name}, labels.shape={labels.shape}"
-        )
-    labels = validation.check_range(labels, model.config.num_classes, "labels")
-    # Known now (eagerly, or from static shapes in a graph): a ValueError at
-    # once; otherwise an assertion when the graph runs.
-    count, expected = tf.get_static_value(tf.size(labels)), tf.get_static_value(batch_size)
-    if count is not None and expected is not None:
-        if int(count) != int(expected):
-            raise ValueError(
-                f"Expected one label per image, `labels` of shape [{int(expected)}]. "
-                f"Received: labels.shape={labels.shape}"
-            )
-        return labels
-    with tf.control_dependencies(
-        [tf.debugging.assert_equal(tf.size(labels), batch_size,
-                                   message="Expected one of `labels` per image")]
-    ):
-        return tf.identity(labels)
+def _check_condition(model, condition, batch_size):
+    return conditioning.check(model.config, condition, batch_size)
 
 
 # One traced function per (model, method, jit_compile); weak keys free them
@@ -301,16 +296,16 @@ def _check_jit_compile(jit_compile, method):
     return jit_compile
 
 
-def _run(model, images, known, seed, temperature, labels, method, jit_compile):
+def _run(model, images, known, seed, temperature, condition, method, jit_compile):
     jit_compile = _check_jit_compile(jit_compile, method)
-    args = (images, known, tfp.random.sanitize_seed(seed), temperature, labels)
+    args = (images, known, tfp.random.sanitize_seed(seed), temperature, condition)
     if tf.executing_eagerly():
         return _function(model, method, jit_compile)(*args)
     return _fill(model, *args, method=method, jit_compile=jit_compile)
 
 
 def sample(
-    model, num_samples, seed=None, temperature=1.0, method="auto", labels=None, jit_compile=None
+    model, num_samples, seed=None, temperature=1.0, method="auto", condition=None, jit_compile=None
 ):
     """Draws images from `model`, exactly, in raster and R-G-B order.
 
@@ -321,7 +316,7 @@ def sample(
         seed gives the same images.
       temperature: float > 0; logits are divided by it.
       method: "auto" (the fastest exact method), "naive" or "cached".
-      labels: int `[num_samples]` for a class-conditional model.
+      condition: the model's condition, one per image (`conditioning`), or `None`.
       jit_compile: compile each row's loop with XLA (the noise is drawn
         outside it, so the images do not change). `None`: for the cached
         method when called eagerly, not inside a caller's `tf.function`.
@@ -332,15 +327,15 @@ def sample(
     _check_method(method)
     num_samples = _check_num_samples(num_samples)
     temperature = check_temperature(temperature)
-    labels = _check_labels(model, labels, num_samples)
+    condition = _check_condition(model, condition, num_samples)
     shape = tf.concat([[num_samples], model.config.image_shape], axis=0)
     images = tf.zeros(shape, tf.int32)
     known = tf.zeros(shape, tf.bool)
-    return _run(model, images, known, seed, temperature, labels, method, jit_compile)
+    return _run(model, images, known, seed, temperature, condition, method, jit_compile)
 
 
 def complete(
-    model, images, known, seed=None, temperature=1.0, method="auto", labels=None,
+    model, images, known, seed=None, temperature=1.0, method="auto", condition=None,
     jit_compile=None,
 ):
     """Fills the pixels where `known` is False, keeping the others exactly.
@@ -356,7 +351,7 @@ def complete(
       images: int `[batch, H, W, C]`; values where `known` is False are ignored
         but must still be in range.
       known: bool `[batch, H, W, C]` (or broadcastable `[H, W, C]`).
-      seed, temperature, method, labels, jit_compile: as in `sample`.
+      seed, temperature, method, condition, jit_compile: as in `sample`.
 
     Returns:
       int32 images `[batch, H, W, C]`.
@@ -374,5 +369,5 @@ def complete(
         )
     known = tf.broadcast_to(known, tf.shape(images))
     temperature = check_temperature(temperature)
-    labels = _check_labels(model, labels, tf.shape(images)[0])
-    return _run(model, images, known, seed, temperature, labels, method, jit_compile)
+    condition = _check_condition(model, condition, tf.shape(images)[0])
+    return _run(model, images, known, seed, temperature, condition, method, jit_compile)

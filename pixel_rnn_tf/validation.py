@@ -68,3 +68,36 @@ def check_range(values, upper, name):
     ]
     with tf.control_dependencies(checks):
         return tf.cast(values, tf.int32)
+
+
+def check_finite(values, name):
+    """Checks float `values` are finite (no NaN or infinity); returns them."""
+    values = tf.convert_to_tensor(values)
+    if tf.executing_eagerly():
+        if not bool(tf.reduce_all(tf.math.is_finite(values))):
+            raise ValueError(f"Expected `{name}` to be finite. Received: NaN or infinite values")
+        return values
+    return tf.debugging.assert_all_finite(values, f"`{name}` must be finite")
+
+
+def check_count(values, count, name, expected="one per image"):
+    """Checks `values` has `count` (int or int32 scalar) rows; returns `values`.
+
+    Known now (eagerly, or from static shapes in a graph): a `ValueError` at
+    once; otherwise an assertion when the graph runs.
+    """
+    values = tf.convert_to_tensor(values)
+    rows = tf.shape(values)[0]
+    static_rows, static_count = tf.get_static_value(rows), tf.get_static_value(count)
+    if static_rows is not None and static_count is not None:
+        if int(static_rows) != int(static_count):
+            raise ValueError(
+                f"Expected `{name}` with {int(static_count)} rows ({expected}). "
+                f"Received: {name}.shape={values.shape}"
+            )
+        return values
+    with tf.control_dependencies(
+        [tf.debugging.assert_equal(rows, tf.cast(count, rows.dtype),
+                                   message=f"Expected `{name}` {expected}")]
+    ):
+        return tf.identity(values)

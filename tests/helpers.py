@@ -43,13 +43,26 @@ def randomize_weights(model, seed=0, scale=0.5):
     return model
 
 
-def flat_order(image_shape):
-    """Positions `(i, j, c)` in the model's order: raster, then channel."""
+def flat_order(image_shape, factor=None):
+    """Positions `(i, j, c)` in the model's order: raster, then channel.
+
+    With a multi-scale `factor`, the subsampled positions (`i % f == 0` and
+    `j % f == 0`) first, in raster order, then the others (§3.5).
+    """
     height, width, channels = image_shape
-    return list(itertools.product(range(height), range(width), range(channels)))
+    raster = list(itertools.product(range(height), range(width), range(channels)))
+    if factor is None:
+        return raster
+    first = [p for p in raster if p[0] % factor == 0 and p[1] % factor == 0]
+    return first + [p for p in raster if p not in first]
 
 
-def gradient_dependence(model, images, labels=None):
+def model_order(model):
+    """`flat_order` of `model`'s config (multi-scale or raster)."""
+    return flat_order(model.config.image_shape, getattr(model.config, "factor", None))
+
+
+def gradient_dependence(model, images, condition=None):
     """Which inputs each output depends on, from exact gradients.
 
     Args:
@@ -68,30 +81,36 @@ def gradient_dependence(model, images, labels=None):
         np.random.default_rng(1).normal(size=(num_levels,)).astype(np.float32)
     )
     with tf.GradientTape() as tape:
-        logits = model.logits_from_scaled(scaled, labels)
+        logits = model.logits_from_scaled(scaled, condition)
         outputs = tf.reduce_sum(logits * projection, axis=-1)  # [B, H, W, C]
     jacobian = tape.jacobian(outputs, scaled)
     return np.abs(jacobian.numpy()) > 0
 
 
-def black_box_violations(model, image_shape, num_levels, seed=0, label=None):
-    """Positions `k` where changing the pixels at flat positions `>= k` moves
-    the logits at flat positions `<= k`; empty when the model is causal.
+def black_box_violations(model, image_shape, num_levels, seed=0, condition=None):
+    """Positions `k` where changing the pixels at positions `>= k` (in the
+    model's order, `model_order`) moves the logits at positions `<= k`;
+    empty when the model is causal.
 
     All the changed images go through the model as one batch (batch items
     are independent, which `gradient_dependence` checks).
     """
-    order = flat_order(image_shape)
+    order = model_order(model)
     size = len(order)
-    base = random_images((1,) + image_shape, num_levels, seed).reshape(1, size)
+    index = tuple(np.array(order).T)  # (i, j, c) arrays, in the model's order.
+    base = random_images((1,) + image_shape, num_levels, seed)
     shift = np.random.default_rng(seed + 1).integers(1, num_levels, size=(size, size))
-    later = np.triu(np.ones((size, size), bool))  # Row k: flat positions >= k.
-    changed = np.where(later, (base + shift) % num_levels, base)  # [size, size]
-    images = np.concatenate([base, changed]).reshape((size + 1,) + image_shape)
-    inputs = images if label is None else (images, np.full(size + 1, label, np.int32))
-    logits = model(inputs).numpy().reshape(size + 1, size, num_levels)
+    later = np.triu(np.ones((size, size), bool))  # Row k: positions >= k.
+    ordered = base[(0,) + index][None]  # [1, size]
+    changed = np.where(later, (ordered + shift) % num_levels, ordered)  # [size, size]
+    images = np.repeat(base, size + 1, axis=0)
+    images[(slice(1, None),) + index] = changed
+    inputs = images
+    if condition is not None:
+        inputs = (images, np.repeat(np.asarray(condition)[None], size + 1, axis=0))
+    logits = model(inputs).numpy()[(slice(None),) + index]  # [size + 1, size, L]
     moved = ~np.isclose(logits[1:], logits[:1], atol=1e-5).all(-1)  # [k, position]
-    not_after_k = np.tril(np.ones((size, size), bool))  # Row k: flat positions <= k.
+    not_after_k = np.tril(np.ones((size, size), bool))  # Row k: positions <= k.
     return [(k, order[p]) for k, p in zip(*np.nonzero(moved & not_after_k))]
 
 
@@ -102,10 +121,12 @@ def all_images(image_shape, num_levels):
     return values.reshape((-1,) + tuple(image_shape))
 
 
-def total_probability(model, image_shape, num_levels, labels=None):
-    """Sum of `exp(log_prob)` over every image of the space."""
+def total_probability(model, image_shape, num_levels, condition=None):
+    """Sum of `exp(log_prob)` over every image of the space, given one `condition`."""
     images = all_images(image_shape, num_levels)
-    inputs = images if labels is None else (images, np.full(len(images), labels, np.int32))
+    inputs = images
+    if condition is not None:
+        inputs = (images, np.repeat(np.asarray(condition)[None], len(images), axis=0))
     logits = model(inputs)
     return float(tf.reduce_sum(tf.exp(prt.head.log_prob(logits, images))))
 
@@ -126,26 +147,25 @@ def assert_keras_round_trip(model, inputs, tmp_path):
     return reloaded
 
 
-def stepper_logits(stepper, images, labels=None):
-    """Every step's logits from a sampling stepper run over fixed `images`.
+def stepper_logits(network, images, condition=None):
+    """Every step's logits from a network's one-pixel steps over fixed `images`.
 
-    Drives the stepper protocol of `pixel_rnn_tf.caching` (`initial_state`,
-    `step`, `update` after a pixel's last channel, `finish_row` after a
-    row's last pixel) as the sampler does, but on given images, so the
-    result is comparable with `model(images)`.
+    Drives the step protocol (`initial_state`, `step` per channel,
+    `end_pixel` after a pixel's last channel) as the sampler does, but on
+    given images, so the result is comparable with `network(images)`.
 
     Returns:
       numpy float32 `[batch, H, W, C, num_levels]`.
     """
     images = tf.constant(images, tf.int32)
     batch, height, width, channels = images.shape
-    state = stepper.initial_state(batch, labels)
-    logits = np.zeros(tuple(images.shape) + (stepper.model.config.num_levels,), np.float32)
+    state = network.initial_state(batch, condition)
+    logits = np.zeros(tuple(images.shape) + (network.config.num_levels,), np.float32)
     for i in range(height):
         for j in range(width):
+            i_, j_ = tf.constant(i), tf.constant(j)
             for c in range(channels):
-                step_logits, state = stepper.step(state, images, (i, j, c), labels)
+                step_logits, state = network.step(state, images, (i_, j_, c))
                 logits[:, i, j, c] = step_logits
-            state = stepper.update(state, images, (i, j), labels)
-        state = stepper.finish_row(state, i)
+            state = network.end_pixel(state, images, i_, j_)
     return logits

@@ -12,7 +12,6 @@ from scipy import stats
 import tensorflow as tf
 
 import pixel_rnn_tf as prt
-from pixel_rnn_tf import caching
 from pixel_rnn_tf import sampling
 from helpers import all_images
 from helpers import random_images
@@ -59,7 +58,7 @@ def test_cached_logits_equal_model_at_every_step(arch, image_shape):
     images = random_images((2,) + image_shape, 4, seed=7)
     expected = model(images).numpy()  # [B, H, W, C, L]
     np.testing.assert_allclose(
-        stepper_logits(caching.make_stepper(model), images), expected, atol=1e-5
+        stepper_logits(model, images), expected, atol=1e-5
     )
 
 
@@ -69,15 +68,17 @@ def test_class_conditional(arch):
     labels = np.array([0, 1, 2, 1], np.int32)
     images = random_images((4, 3, 4, 3), 4, seed=8)
     np.testing.assert_allclose(
-        stepper_logits(caching.make_stepper(model), images, tf.constant(labels)),
+        stepper_logits(model, images, tf.constant(labels)),
         model((images, labels)).numpy(),
         atol=1e-5,
     )
-    naive = sampling.sample(model, 4, seed=(5, 6), method="naive", labels=labels)
-    cached = sampling.sample(model, 4, seed=(5, 6), method="cached", labels=labels, jit_compile=False)
+    naive = sampling.sample(model, 4, seed=(5, 6), method="naive", condition=labels)
+    cached = sampling.sample(
+        model, 4, seed=(5, 6), method="cached", condition=labels, jit_compile=False
+    )
     np.testing.assert_array_equal(cached, naive)
     # The labels matter: the same seed with other labels draws other images.
-    other = sampling.sample(model, 4, seed=(5, 6), labels=labels[::-1])
+    other = sampling.sample(model, 4, seed=(5, 6), condition=labels[::-1])
     assert not np.array_equal(other, naive)
 
 
@@ -209,7 +210,12 @@ def test_complete_of_a_prefix_samples_the_conditional():
         (lambda m: sampling.sample(m, -3), "num_samples=-3"),
         (lambda m: sampling.sample(m, 2, method="fast"), "method='fast'"),
         (lambda m: sampling.sample(m, 2, jit_compile="yes"), "jit_compile='yes'"),
-        (lambda m: sampling.sample(m, 2, labels=[0, 1]), "not class-conditional"),
+        (lambda m: sampling.sample(m, 2, condition=[0, 1]), "takes no condition"),
+        (lambda m: sampling.sample(m, 2**32 + 1), r"num_samples=4294967297"),
+        (lambda m: sampling.sample(m, 2.5), "never rounded"),
+        (lambda m: sampling.sample(m, True), "never rounded"),
+        (lambda m: sampling.sample(m, 2, temperature=float("inf")), "finite"),
+        (lambda m: sampling.sample(m, 2, temperature=float("nan")), "finite"),
         (
             lambda m: sampling.complete(m, np.zeros((1, 3, 4, 1), np.int32), np.ones((3, 4), bool)),
             "known.shape",
@@ -240,41 +246,47 @@ def test_bad_arguments(call, message):
         call(model)
 
 
-def test_conditional_model_needs_labels():
+def test_conditional_model_needs_a_valid_condition():
     model = _model("pixel_cnn", (3, 4, 1), num_classes=2)
-    with pytest.raises(ValueError, match="pass `labels`"):
+    with pytest.raises(ValueError, match="pass `condition`"):
         sampling.sample(model, 2)
-    with pytest.raises(ValueError, match=r"`labels` values in \[0, 2\)"):
-        sampling.sample(model, 2, labels=[0, 5])
-    with pytest.raises(ValueError, match="int vector"):
-        sampling.sample(model, 2, labels=[0.0, 1.0])
-    with pytest.raises(ValueError, match="one label per image"):
-        sampling.sample(model, 2, labels=[0, 1, 1])
-    with pytest.raises(ValueError, match="one label per image"):
-        sampling.complete(model, np.zeros((3, 3, 4, 1), np.int32), np.ones((3, 4, 1), bool), labels=[1])
+    with pytest.raises(ValueError, match=r"`condition` values in \[0, 2\)"):
+        sampling.sample(model, 2, condition=[0, 5])
+    with pytest.raises(ValueError, match="never rounded"):
+        sampling.sample(model, 2, condition=[0.5, 1.9])
+    with pytest.raises(ValueError, match=r"shape \[batch\]"):
+        sampling.sample(model, 2, condition=[[0], [1]])
+    with pytest.raises(ValueError, match="one per image"):
+        sampling.sample(model, 2, condition=[0, 1, 1])
+    with pytest.raises(ValueError, match="one per image"):
+        sampling.sample(model, 2, condition=1)
+    with pytest.raises(ValueError, match="one per image"):
+        sampling.complete(
+            model, np.zeros((3, 3, 4, 1), np.int32), np.ones((3, 4, 1), bool), condition=[1]
+        )
 
 
 def test_bad_values_in_graph_are_invalid_argument():
     model = _model("pixel_cnn", (3, 4, 1), num_classes=2)
     labels = tf.constant([0, 1])
     by_temperature = tf.function(
-        lambda t: sampling.sample(model, 2, seed=(1, 1), temperature=t, labels=labels)
+        lambda t: sampling.sample(model, 2, seed=(1, 1), temperature=t, condition=labels)
     )
     with pytest.raises(tf.errors.InvalidArgumentError, match="temperature"):
         by_temperature(tf.constant(-1.0))
-    by_count = tf.function(lambda n: sampling.sample(model, n, seed=(1, 1), labels=labels))
+    by_count = tf.function(lambda n: sampling.sample(model, n, seed=(1, 1), condition=labels))
     with pytest.raises(tf.errors.InvalidArgumentError, match="num_samples"):
         by_count(tf.constant(0))
     by_labels = tf.function(
-        lambda y: sampling.sample(model, 2, seed=(1, 1), labels=y),
+        lambda y: sampling.sample(model, 2, seed=(1, 1), condition=y),
         input_signature=[tf.TensorSpec([None], tf.int32)],
     )
-    with pytest.raises(tf.errors.InvalidArgumentError, match="labels"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="condition"):
         by_labels(tf.constant([0, 2]))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="labels"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="condition"):
         by_labels(tf.constant([0, 1, 1]))
     completing = tf.function(
-        lambda x: sampling.complete(model, x, tf.ones([3, 4, 1], tf.bool), labels=labels)
+        lambda x: sampling.complete(model, x, tf.ones([3, 4, 1], tf.bool), condition=labels)
     )
     with pytest.raises(tf.errors.InvalidArgumentError, match="images"):
         completing(tf.fill([2, 3, 4, 1], 4))

@@ -1,4 +1,10 @@
-"""Residual blocks of the three architectures and the output stack (§3.3, Table 1)."""
+"""Residual blocks of the architectures and the output stack (§3.3, Table 1).
+
+Each architecture is a registered block class (`register_block`); a model
+stacks `num_layers` of its config's block. Blocks are `stepping.Composite`
+layers: their wiring, written once in `forward`, serves `call` and the
+sampler's one-pixel `step` alike.
+"""
 
 import keras
 import tensorflow as tf
@@ -6,15 +12,45 @@ import tensorflow as tf
 from pixel_rnn_tf.layers.diagonal_lstm import DiagonalBiLSTM
 from pixel_rnn_tf.layers.masked_conv import MaskedConv2D
 from pixel_rnn_tf.layers.row_lstm import RowLSTM
+from pixel_rnn_tf.layers.stepping import Composite
 from pixel_rnn_tf.registry import register_serializable
 
+_BLOCKS = {}
 
-class ResidualBlock(keras.layers.Layer):
+
+def register_block(arch):
+    """Registers a `ResidualBlock` subclass as architecture `arch` (and as serializable)."""
+
+    def register(cls):
+        if arch in _BLOCKS:
+            raise ValueError(f"Architecture {arch!r} is already registered by {_BLOCKS[arch]}.")
+        _BLOCKS[arch] = cls
+        return register_serializable(cls)
+
+    return register
+
+
+def architectures():
+    """The registered architectures' names, in registration order."""
+    return tuple(_BLOCKS)
+
+
+def block_class(arch):
+    """The block class of architecture `arch`."""
+    if arch not in _BLOCKS:
+        raise ValueError(
+            f"Unknown architecture. Expected one of {architectures()}. Received: arch={arch!r}"
+        )
+    return _BLOCKS[arch]
+
+
+class ResidualBlock(Composite, keras.layers.Layer):
     """A layer of `2h` features in and out, with an optional residual add (§3.3).
 
     The core maps `2h` features to `h`; a mask-B `1 x 1` convolution brings
     them back to `2h`; with `residual=True` the block's input is added.
-    Subclasses build the core in `build_core` and run it in `core`.
+    Subclasses build the core in `build_core`, wire it in `core(inputs,
+    run)` and say how a `ModelConfig` makes them in `from_model_config`.
 
     Args:
       hidden_units: int, `h`.
@@ -34,6 +70,16 @@ class ResidualBlock(keras.layers.Layer):
         self.color_channels = color_channels
         self.residual = bool(residual)
 
+    @classmethod
+    def from_model_config(cls, config, **kwargs):
+        """The block of a model of `config` (a `ModelConfig`)."""
+        return cls(
+            hidden_units=config.hidden_units,
+            color_channels=config.color_channels,
+            residual=config.residual,
+            **kwargs,
+        )
+
     def build(self, input_shape):
         core_shape = self.build_core(input_shape)
         self.output_projection = MaskedConv2D(
@@ -45,16 +91,13 @@ class ResidualBlock(keras.layers.Layer):
         """Builds the core's layers; returns the core's output shape."""
         raise NotImplementedError
 
-    def core(self, inputs):
+    def core(self, inputs, run):
+        """The core's output `[..., h]`; `run(layer, x)` applies a sublayer."""
         raise NotImplementedError
 
-    def finish(self, inputs, core_outputs):
-        """The block's output from its input and its core's output."""
-        outputs = self.output_projection(core_outputs)
+    def forward(self, inputs, run):
+        outputs = run(self.output_projection, self.core(inputs, run))
         return inputs + outputs if self.residual else outputs
-
-    def call(self, inputs):
-        return self.finish(inputs, self.core(inputs))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (2 * self.hidden_units,)
@@ -69,7 +112,7 @@ class ResidualBlock(keras.layers.Layer):
         return config
 
 
-@register_serializable
+@register_block("pixel_cnn")
 class PixelCNNBlock(ResidualBlock):
     """ReLU, `1 x 1` to `h`, ReLU, `k x k` mask B, ReLU, `1 x 1` back to `2h` (Figure 5)."""
 
@@ -85,10 +128,13 @@ class PixelCNNBlock(ResidualBlock):
         self.conv.build(reduced_shape)
         return reduced_shape
 
-    def core(self, inputs, conv=None):
-        """The core; `conv` replaces `self.conv` (the cached sampler's one-pixel version)."""
-        x = self.reduce(tf.nn.relu(inputs))
-        return tf.nn.relu((conv or self.conv)(tf.nn.relu(x)))
+    @classmethod
+    def from_model_config(cls, config, **kwargs):
+        return super().from_model_config(config, kernel_size=config.kernel_size, **kwargs)
+
+    def core(self, inputs, run):
+        x = run(self.reduce, tf.nn.relu(inputs))
+        return tf.nn.relu(run(self.conv, tf.nn.relu(x)))
 
     def get_config(self):
         config = super().get_config()
@@ -96,7 +142,7 @@ class PixelCNNBlock(ResidualBlock):
         return config
 
 
-@register_serializable
+@register_block("row_lstm")
 class RowLSTMBlock(ResidualBlock):
     """A `RowLSTM` of `h` units between `2h`-feature maps (§3.1, §3.3)."""
 
@@ -105,12 +151,16 @@ class RowLSTMBlock(ResidualBlock):
         self.kernel_width = kernel_width
         self.lstm = RowLSTM(hidden_units, color_channels, kernel_width, name="row_lstm")
 
+    @classmethod
+    def from_model_config(cls, config, **kwargs):
+        return super().from_model_config(config, kernel_width=config.kernel_size, **kwargs)
+
     def build_core(self, input_shape):
         self.lstm.build(input_shape)
         return self.lstm.compute_output_shape(input_shape)
 
-    def core(self, inputs):
-        return self.lstm(inputs)
+    def core(self, inputs, run):
+        return run(self.lstm, inputs)
 
     def get_config(self):
         config = super().get_config()
@@ -118,7 +168,7 @@ class RowLSTMBlock(ResidualBlock):
         return config
 
 
-@register_serializable
+@register_block("diagonal_bilstm")
 class DiagonalBiLSTMBlock(ResidualBlock):
     """A `DiagonalBiLSTM` of `h` units between `2h`-feature maps (§3.2, §3.3)."""
 
@@ -130,12 +180,12 @@ class DiagonalBiLSTMBlock(ResidualBlock):
         self.lstm.build(input_shape)
         return self.lstm.compute_output_shape(input_shape)
 
-    def core(self, inputs):
-        return self.lstm(inputs)
+    def core(self, inputs, run):
+        return run(self.lstm, inputs)
 
 
 @register_serializable
-class OutputStack(keras.layers.Layer):
+class OutputStack(Composite, keras.layers.Layer):
     """ReLU and a mask-B `1 x 1` convolution, twice, then logits (Table 1).
 
     Args:
@@ -144,7 +194,8 @@ class OutputStack(keras.layers.Layer):
       num_levels: int, values per channel (256, or 2 for binary images).
       color_channels: 1 or 3.
 
-    Input shape: `[batch, height, width, features]`.
+    Input shape: `[batch, height, width, features]` (one pixel's
+    `[batch, features]` in its step).
     Output shape: float32 logits `[batch, height, width, color_channels, num_levels]`.
     """
 
@@ -163,8 +214,8 @@ class OutputStack(keras.layers.Layer):
         self.hidden.build(input_shape)
         self.logits.build(self.hidden.compute_output_shape(input_shape))
 
-    def call(self, inputs):
-        x = self.logits(tf.nn.relu(self.hidden(tf.nn.relu(inputs))))
+    def forward(self, inputs, run):
+        x = run(self.logits, tf.nn.relu(run(self.hidden, tf.nn.relu(inputs))))
         shape = tf.concat([tf.shape(x)[:-1], [self.color_channels, self.num_levels]], 0)
         # The likelihood is always computed in float32 (mixed precision).
         return tf.cast(tf.reshape(x, shape), tf.float32)  # [B, H, W, C, levels]

@@ -1,28 +1,36 @@
 """`DiagonalLSTM` and `DiagonalBiLSTM`: the diagonal two-dimensional LSTM (§3.2)."""
 
+import functools
+
 import keras
 import tensorflow as tf
 
 from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
+from pixel_rnn_tf.layers.spatial_lstm import lstm_cell
 from pixel_rnn_tf.layers.spatial_lstm import recurrence
+from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
 
-def column_state_to_state(hidden, kernel):
+def column_state_to_state(hidden, kernel, padding="SAME"):
     """The `2 x 1` state-to-state convolution of a skewed column.
 
     Args:
       hidden: `[..., height, units]`, the previous column's hidden state.
       kernel: `[..., 2, units, 4 * units]`: [upper row, current row], with
         the same leading dims as `hidden` has before `height` (or none).
+      padding: "SAME" (a zero row above the column) or "VALID".
 
     Returns:
-      `[..., height, 4 * units]`; row `r` sees rows `r - 1` and `r`.
+      `[..., height, 4 * units]` ("SAME"; row `r` sees rows `r - 1` and `r`)
+      or `[..., height - 1, 4 * units]` ("VALID").
     """
-    paddings = [[0, 0]] * (hidden.shape.rank - 2) + [[1, 0], [0, 0]]
-    upper = tf.pad(hidden, paddings)[..., :-1, :]  # Row r holds row r - 1.
-    return tf.matmul(upper, kernel[..., 0, :, :]) + tf.matmul(hidden, kernel[..., 1, :, :])
+    if padding == "SAME":
+        hidden = tf.pad(hidden, [[0, 0]] * (hidden.shape.rank - 2) + [[1, 0], [0, 0]])
+    kernel = tf.cast(kernel, hidden.dtype)
+    upper, current = hidden[..., :-1, :], hidden[..., 1:, :]
+    return tf.matmul(upper, kernel[..., 0, :, :]) + tf.matmul(current, kernel[..., 1, :, :])
 
 
 @register_serializable
@@ -47,8 +55,50 @@ class DiagonalLSTM(SpatialLSTM):
     input_kernel_size = (1, 1)
     state_width = 2  # [upper row, current row] of the previous column.
 
-    def state_to_state(self, hidden):
-        return column_state_to_state(hidden, self.state_kernel)
+    def state_to_state(self, hidden, padding="SAME"):
+        return column_state_to_state(hidden, self.state_kernel, padding)
+
+    def entering_states(self, height):
+        """The state entering each row's first pixel, `(hidden, cell)` `[height, units]`.
+
+        The recurrence runs over the skewed map's columns from the learned
+        initial state. Row `r`'s first pixel sits in skewed column `r`, after
+        `r` cells of zero padding: it enters from padding cell `(r, r - 1)`,
+        not from the initial state (row 0 excepted). Padding cells have zero
+        input gates and padding (or initial, or zero) neighbours, so their
+        states are constants of the weights, computed here by the layer's own
+        recurrence on zero gates.
+        """
+        initial = self.initial_state(tf.constant([height]))  # ([rows, h], [rows, h])
+        if height == 1:
+            return initial
+        gates = tf.zeros([height - 1, height, 4 * self.units])  # [columns, rows, 4h]
+        states = recurrence(gates, initial, self.state_to_state)  # [columns, rows, h] each
+        diagonal = [[r - 1, r] for r in range(1, height)]  # Row r >= 1 enters from column r - 1.
+        return tuple(
+            tf.concat([start[:1], tf.gather_nd(state, diagonal)], axis=0)  # [rows, h]
+            for start, state in zip(initial, states)
+        )
+
+    def neighbour_step(self, gates, upper, left, cell):
+        """The cell at one pixel from its upper and left neighbours' states.
+
+        Args:
+          gates: `[..., 4 * units]`, the pixel's input-to-state gates.
+          upper: `[..., units]`, the hidden state above (the previous skewed
+            column, row above).
+          left: `[..., units]`, the hidden state to the left (the previous
+            skewed column, same row).
+          cell: `[..., units]`, the left neighbour's cell state.
+
+        Returns:
+          `(hidden, cell)`, each `[..., units]`.
+        """
+        hidden, cell = lstm_cell(
+            gates[..., None, :], tf.stack([upper, left], axis=-2), cell[..., None, :],
+            functools.partial(self.state_to_state, padding="VALID"),
+        )  # A two-row column, "VALID": one output row.
+        return hidden[..., 0, :], cell[..., 0, :]
 
     def call(self, inputs):
         width = inputs.shape[2]
@@ -75,6 +125,12 @@ class DiagonalBiLSTM(keras.layers.Layer):
 
     Input shape: `[batch, height, width, features]`.
     Output shape: `[batch, height, width, units]`.
+
+    Its one-pixel step runs the left-to-right direction per pixel from its
+    upper and left neighbours (two rows of hidden states in a ring, row `r`
+    in slot `r % 2`, and each row's entering state from `entering_states`).
+    The right-to-left direction, which the layer shifts down a row, is run
+    along a whole row once it is complete, at the next row's first step.
     """
 
     def __init__(self, units, color_channels=1, **kwargs):
@@ -87,6 +143,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
     def build(self, input_shape):
         self.left_to_right.build(input_shape)
         self.right_to_left.build(input_shape)
+        self._height = input_shape[1]  # The step's entering states depend on it.
 
     def call(self, inputs):
         # Both directions run in one scan over the skewed columns: half the
@@ -113,6 +170,88 @@ class DiagonalBiLSTM(keras.layers.Layer):
         left = ops.unskew(hidden[0], width=width)  # [B, H, W, h]
         right = tf.reverse(ops.unskew(hidden[1], width=width), axis=[2])
         return left + ops.shift_down(right)  # Row r sees only rows < r of `right` (§3.2).
+
+    def initial_cache(self, inputs, width):
+        batch, units = tf.shape(inputs)[0], self.units
+        entering = {}
+        for name, lstm in (("left", self.left_to_right), ("right", self.right_to_left)):
+            hidden, cell = lstm.entering_states(self._height)
+            entering[name] = (tf.cast(hidden, self.compute_dtype), tf.cast(cell, self.compute_dtype))
+        rows = tf.zeros([batch, 2, width, units], self.compute_dtype)
+        return {
+            "inputs": tf.zeros([batch, 2, width, inputs.shape[-1]], self.compute_dtype),
+            "hidden": rows,  # Left to right; slot 1 (row -1) is the zero padding above row 0.
+            "cell": rows[:, 0],  # Left to right, the current row.
+            # Right to left, row r in slot r % 2; slot 1 (row -1) stays zeros
+            # for row 1's upper neighbours.
+            "right": rows,
+            "entering": entering,
+        }
+
+    def step(self, cache, inputs, i, j):
+        above, current = (i + 1) % 2, i % 2
+        cache = dict(cache)
+        # Row i - 1 is complete: its right-to-left direction, once per channel
+        # step of (i, 0), each from the unchanged row i - 2 (slot i % 2).
+        cache["right"] = tf.cond(
+            tf.logical_and(j == 0, i > 0),
+            lambda: write_at(cache["right"], (above,), self._right_to_left_row(cache, i - 1)),
+            lambda: cache["right"],
+        )
+        lstm = self.left_to_right
+        gates, _ = lstm.input_to_state.step((), inputs, i, j)  # [B, 4h], a 1 x 1 convolution.
+        hidden, cell = cache["hidden"], cache["cell"]
+        left = tf.maximum(j - 1, 0)
+        entering_hidden, entering_cell = (
+            tf.broadcast_to(tf.gather(state, i), tf.shape(cell[:, 0]))
+            for state in cache["entering"]["left"]
+        )  # Row i's first pixel enters from the skew's padding.
+        first = j == 0
+        hidden, cell = lstm.neighbour_step(
+            gates,
+            upper=tf.gather(tf.gather(hidden, above, axis=1), j, axis=1),
+            left=tf.where(
+                first, entering_hidden, tf.gather(tf.gather(hidden, current, axis=1), left, axis=1)
+            ),
+            cell=tf.where(first, entering_cell, tf.gather(cell, left, axis=1)),
+        )  # [B, h] each
+        cache.update(
+            inputs=write_at(cache["inputs"], (current, j), inputs),
+            hidden=write_at(cache["hidden"], (current, j), hidden),
+            cell=write_at(cache["cell"], (j,), cell),
+        )
+        # The right-to-left direction at (i - 1, j), shifted down (§3.2).
+        right_above = tf.gather(tf.gather(cache["right"], above, axis=1), j, axis=1)
+        return hidden + right_above, cache
+
+    def _right_to_left_row(self, cache, row):
+        """The right-to-left direction along complete row `row`, `[batch, width, h]`.
+
+        That direction is a `DiagonalLSTM` on the mirrored map: in mirrored
+        coordinates, the row is a left-to-right recurrence from the row's
+        entering state, whose upper neighbours are the row above's states
+        (mirrored).
+        """
+        lstm = self.right_to_left
+        mirrored = tf.reverse(tf.gather(cache["inputs"], row % 2, axis=1), axis=[1])  # [B, W, 2h]
+        gates = lstm.input_to_state(mirrored[:, None])[:, 0]  # [B, W, 4h], a 1 x 1 convolution.
+        upper = tf.reverse(tf.gather(cache["right"], (row + 1) % 2, axis=1), axis=[1])  # [B, W, h]
+        batch_shape = tf.shape(upper[:, 0])
+        initial = tuple(
+            tf.broadcast_to(tf.gather(state, row), batch_shape)
+            for state in cache["entering"]["right"]
+        )  # [B, h] each
+
+        def cell_step(state, column):
+            gates, upper = column
+            return lstm.neighbour_step(gates, upper, state[0], state[1])
+
+        hidden, _ = tf.scan(
+            cell_step,
+            (tf.transpose(gates, [1, 0, 2]), tf.transpose(upper, [1, 0, 2])),
+            initializer=initial,
+        )  # [W, B, h], mirrored columns
+        return tf.reverse(tf.transpose(hidden, [1, 0, 2]), axis=[1])  # [B, W, h]
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

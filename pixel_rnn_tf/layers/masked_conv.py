@@ -1,9 +1,11 @@
 """`MaskedConv2D`: a 2-D convolution that cannot see the future (§3.4)."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from pixel_rnn_tf import masking
+from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
 
@@ -30,6 +32,15 @@ class MaskedConv2D(keras.layers.Layer):
 
     Input shape: `[batch, height, width, in_features]`.
     Output shape: `[batch, height, width, filters]`.
+
+    Its one-pixel step (`layers.stepping`) keeps a window of its input map:
+    the `kernel_height // 2` rows above the current one and the current row
+    so far, in a ring of `kernel_height // 2 + 1` rows (row `r` in slot
+    `r % (kernel_height // 2 + 1)`), each zero-padded by `kernel_width // 2`
+    columns as "same" padding pads it. The output at `(i, j)` is the
+    kernel's rows down to the centre applied to the window's patch at
+    column `j`: the masked taps (the rest of the current row) read stale or
+    zero values and weigh them by zero.
     """
 
     def __init__(
@@ -98,6 +109,32 @@ class MaskedConv2D(keras.layers.Layer):
         if self.use_bias:
             outputs = outputs + self.bias
         return outputs
+
+    def initial_cache(self, inputs, width):
+        kernel_height, kernel_width = self.kernel_size
+        if (kernel_height, kernel_width) == (1, 1):
+            return ()
+        batch, features = tf.shape(inputs)[0], inputs.shape[-1]
+        rows, padded = kernel_height // 2 + 1, width + 2 * (kernel_width // 2)
+        return tf.zeros([batch, rows, padded, features], self.compute_dtype)
+
+    def step(self, cache, inputs, i, j):
+        kernel_height, kernel_width = self.kernel_size
+        if (kernel_height, kernel_width) == (1, 1):
+            return self(inputs[:, None, None, :])[:, 0, 0, :], cache
+        rows = kernel_height // 2 + 1
+        cache = write_at(cache, (i % rows, j + kernel_width // 2), inputs)
+        window = tf.gather(cache, (i + 1 + tf.range(rows)) % rows, axis=1)  # Oldest row first.
+        batch = tf.shape(inputs)[0]
+        patch = tf.slice(window, [0, 0, j, 0], [batch, rows, kernel_width, inputs.shape[-1]])
+        kernel = self.masked_kernel[:rows]  # [rows, kw, F, filters]: the rows below see nothing.
+        outputs = tf.matmul(
+            tf.reshape(patch, [batch, -1]),
+            tf.cast(tf.reshape(kernel, [-1, self.filters]), patch.dtype),
+        )  # The convolution at one position: [B, filters].
+        if self.use_bias:
+            outputs = outputs + tf.cast(self.bias, outputs.dtype)
+        return outputs, cache
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.filters,)

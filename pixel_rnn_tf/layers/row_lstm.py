@@ -1,8 +1,12 @@
 """`RowLSTM`: the row-by-row two-dimensional LSTM (§3.1)."""
 
+import functools
+
 import tensorflow as tf
 
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
+from pixel_rnn_tf.layers.spatial_lstm import lstm_cell
+from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
 
@@ -22,6 +26,13 @@ class RowLSTM(SpatialLSTM):
 
     Input shape: `[batch, height, width, features]`.
     Output shape: `[batch, height, width, units]`.
+
+    Its one-pixel step keeps its input-to-state convolution's own cache and
+    the hidden and cell states of the previous and the current row, in a
+    ring of two rows (row `r` in slot `r % 2`; before row 0 the "previous
+    row" is the learned initial state, §5). The hidden rows are zero-padded
+    by `k // 2` columns, as the "SAME" state-to-state convolution pads them,
+    which then runs "VALID" on the `k` columns above the pixel.
     """
 
     state_width = None
@@ -37,9 +48,10 @@ class RowLSTM(SpatialLSTM):
         self.input_kernel_size = (1, kernel_width)
         self.state_width = kernel_width
 
-    def state_to_state(self, hidden):
-        # hidden: [batch, width, units] -> [batch, width, 4 * units]
-        return tf.nn.conv1d(hidden, self.state_kernel, stride=1, padding="SAME")
+    def state_to_state(self, hidden, padding="SAME"):
+        # hidden: [batch, width, units] -> [batch, width', 4 * units]
+        kernel = tf.cast(self.state_kernel, hidden.dtype)
+        return tf.nn.conv1d(hidden, kernel, stride=1, padding=padding)
 
     def call(self, inputs):
         gates = self.input_to_state(inputs)  # [B, H, W, 4h]
@@ -47,6 +59,40 @@ class RowLSTM(SpatialLSTM):
         shape = tf.shape(gates)
         hidden = self.scan(rows, tf.stack([shape[0], shape[2]]))  # [H, B, W, h]
         return tf.transpose(hidden, [1, 0, 2, 3])  # [B, H, W, h]
+
+    def initial_cache(self, inputs, width):
+        batch = tf.shape(inputs)[0]
+        hidden, cell = self.initial_state(tf.stack([batch, width]))  # [B, W, h] each
+        side = self.kernel_width // 2
+        hidden = tf.pad(hidden, [[0, 0], [side, side], [0, 0]])
+        # Slot 1 is row -1 when row 0 is drawn: the learned initial state.
+        hidden = tf.stack([tf.zeros_like(hidden), hidden], axis=1)  # [B, 2, W + 2 side, h]
+        cell = tf.stack([tf.zeros_like(cell), cell], axis=1)  # [B, 2, W, h]
+        return {
+            "input_to_state": self.input_to_state.initial_cache(inputs, width),
+            "hidden": tf.cast(hidden, self.compute_dtype),
+            "cell": tf.cast(cell, self.compute_dtype),
+        }
+
+    def step(self, cache, inputs, i, j):
+        gates, input_cache = self.input_to_state.step(cache["input_to_state"], inputs, i, j)
+        batch, above, current = tf.shape(inputs)[0], (i + 1) % 2, i % 2
+        # Padded columns j .. j + k - 1 of the row above are image columns j - k // 2 ...
+        neighbours = tf.slice(
+            tf.gather(cache["hidden"], above, axis=1), [0, j, 0],
+            [batch, self.kernel_width, self.units],
+        )  # [B, k, h]
+        cell_above = tf.gather(tf.gather(cache["cell"], above, axis=1), j, axis=1)  # [B, h]
+        hidden, cell = lstm_cell(
+            gates[:, None], neighbours, cell_above[:, None],
+            functools.partial(self.state_to_state, padding="VALID"),
+        )  # [B, 1, h] each
+        hidden, cell = hidden[:, 0], cell[:, 0]
+        return hidden, {
+            "input_to_state": input_cache,
+            "hidden": write_at(cache["hidden"], (current, j + self.kernel_width // 2), hidden),
+            "cell": write_at(cache["cell"], (current, j), cell),
+        }
 
     def get_config(self):
         config = super().get_config()

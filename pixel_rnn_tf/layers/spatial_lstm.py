@@ -28,6 +28,24 @@ def lstm_update(gates, cell):
     return hidden, cell
 
 
+def lstm_cell(input_gates, hidden, cell, state_to_state):
+    """The one cell function of the two-dimensional LSTMs (§3.1, equation 3).
+
+    `[o, f, i, g] = σ(K_ss ⊛ h_prev + K_is ⊛ x)`, then `lstm_update`. The
+    scans of `call` and the one-pixel steps of the sampler both run it.
+
+    Args:
+      input_gates: `[..., 4 * units]`, the input-to-state gates `K_is ⊛ x`.
+      hidden: the previous hidden states that `state_to_state` reads.
+      cell: `[..., units]`, the previous cell state.
+      state_to_state: maps `hidden` to `[..., 4 * units]`, `K_ss ⊛ h_prev`.
+
+    Returns:
+      `(hidden, cell)`, each `[..., units]`.
+    """
+    return lstm_update(input_gates + state_to_state(hidden), cell)
+
+
 def recurrence(input_gates, initial_state, state_to_state):
     """The one LSTM recurrence of the package, over a leading `steps` axis.
 
@@ -43,7 +61,7 @@ def recurrence(input_gates, initial_state, state_to_state):
 
     def step(state, gates):
         hidden, cell = state
-        return lstm_update(gates + state_to_state(hidden), cell)
+        return lstm_cell(gates, hidden, cell, state_to_state)
 
     return tf.scan(step, input_gates, initializer=initial_state)
 
@@ -102,14 +120,16 @@ class SpatialLSTM(keras.layers.Layer):
             tf.broadcast_to(tf.convert_to_tensor(self.initial_cell), shape),
         )
 
-    def state_to_state(self, hidden):
+    def state_to_state(self, hidden, padding="SAME"):
         """Gate pre-activations from the previous row or column's hidden state.
 
         Args:
           hidden: `[batch, length, units]`.
+          padding: "SAME" (whole rows or columns, in `call`) or "VALID" (the
+            one-pixel step's neighbourhood: one output).
 
         Returns:
-          `[batch, length, 4 * units]`.
+          `[batch, length', 4 * units]`.
         """
         raise NotImplementedError
 

@@ -1,0 +1,134 @@
+"""The one-pixel step protocol: each layer owns its incremental step (DESIGN §2).
+
+The cached sampler computes a network at one pixel `(i, j)` at a time, from
+caches of what the earlier pixels produced. Every layer it runs defines,
+beside `call` and with the same weights and cell function:
+
+* `initial_cache(inputs, width)`: the layer's cache before the first pixel,
+  a nest of tensors of fixed shapes; `inputs` is an example of its one-pixel
+  input, `[batch, features]`, and `width` the image width.
+* `step(cache, inputs, i, j) -> (outputs, cache)`: the layer's output
+  `[batch, features']` at pixel `(i, j)` from its input there,
+  `[batch, features]`. The step also writes the pixel into the cache. A
+  pixel is stepped once per channel (R, then G, then B), each step
+  overwriting the previous one's values, and the last step's values are
+  final: nothing at `(i, j)` depends on the pixel's last channel (mask A
+  hides a channel from its own position, mask B only passes groups on,
+  §3.4). Work that needs a complete row runs at the next row's first step
+  (`j == 0`). Steps come in raster order; `i` and `j` are int32 scalars.
+
+Kinds of layers:
+
+* per-pixel layers (`1 x 1` convolutions) step by calling themselves on a
+  one-pixel map and cache nothing (`PerPixel`);
+* spatial layers (`MaskedConv2D` with a larger kernel, `RowLSTM`,
+  `DiagonalBiLSTM`) implement the two methods with their own caches;
+* composite layers (residual blocks, the output stack, the models) write
+  their wiring once, `forward(inputs, run)`, where `run(layer, x)` applies
+  a sublayer: `call` runs it on whole maps with `apply`, `step` with a
+  `Steps` runner that threads the sublayers' caches (`Composite`).
+
+A new architecture is one layer module of these kinds; the sampler's driver
+(`sampling`) only calls the model's `initial_state`, `step` and
+`end_pixel`.
+"""
+
+import tensorflow as tf
+
+
+def apply(layer, inputs):
+    """The `run` of `call`: the layer on whole maps."""
+    return layer(inputs)
+
+
+class Steps:
+    """The `run` of `step`: a sublayer's step at `(i, j)`, its cache threaded.
+
+    Args:
+      caches: dict of the sublayers' caches, by sublayer name.
+      i, j: int32 scalars, the pixel.
+    """
+
+    def __init__(self, caches, i, j):
+        self.caches = dict(caches)
+        self.i, self.j = i, j
+
+    def __call__(self, layer, inputs):
+        outputs, self.caches[layer.name] = layer.step(self.caches[layer.name], inputs, self.i, self.j)
+        return outputs
+
+
+class InitialCaches:
+    """The `run` that makes the sublayers' initial caches, by sublayer name.
+
+    Each sublayer's output comes from a step on its fresh cache, so the
+    wiring can go on to the next sublayer; the steps' own caches are
+    dropped.
+    """
+
+    def __init__(self, width):
+        self.width = width
+        self.caches = {}
+
+    def __call__(self, layer, inputs):
+        cache = layer.initial_cache(inputs, self.width)
+        self.caches[layer.name] = cache
+        outputs, _ = layer.step(cache, inputs, tf.constant(0), tf.constant(0))
+        return outputs
+
+
+class PerPixel:
+    """Mixin: a layer that sees only the current pixel steps as its `call`."""
+
+    def initial_cache(self, inputs, width):
+        return ()
+
+    def step(self, cache, inputs, i, j):
+        return self(inputs[:, None, None, :])[:, 0, 0, :], cache
+
+
+class Composite:
+    """Mixin: a layer whose wiring of sublayers is `forward(inputs, run)`, written once."""
+
+    def forward(self, inputs, run):
+        raise NotImplementedError
+
+    def call(self, inputs):
+        return self.forward(inputs, apply)
+
+    def initial_cache(self, inputs, width):
+        run = InitialCaches(width)
+        self.forward(inputs, run)
+        return run.caches
+
+    def step(self, cache, inputs, i, j):
+        run = Steps(cache, i, j)
+        return self.forward(inputs, run), run.caches
+
+
+def pixel_at(images, i, j):
+    """`images[:, i, j]`: `[batch, H, W, ...]` -> `[batch, ...]`.
+
+    Gathers rather than slices: under XLA a slice whose start is an argument
+    of the compiled function (the row) becomes a compile-time constant, and
+    the function would be compiled once per row.
+    """
+    return tf.gather(tf.gather(images, i, axis=1), j, axis=1)
+
+
+def write_at(buffer, index, value):
+    """`buffer[:, *index] = value`: one scatter of the batch (in place under XLA).
+
+    Args:
+      buffer: `[batch, d1, ..., dk, features]`.
+      index: `k` int32 scalars.
+      value: `[batch, features]`.
+
+    Returns:
+      The new buffer.
+    """
+    batch = tf.shape(buffer)[0]
+    indices = tf.stack(
+        [tf.range(batch)] + [tf.fill([batch], tf.cast(k, tf.int32)) for k in index], axis=1
+    )  # [B, 1 + k]
+    return tf.tensor_scatter_nd_update(buffer, indices, tf.cast(value, buffer.dtype))
