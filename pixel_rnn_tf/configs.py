@@ -8,7 +8,8 @@ import dataclasses
 
 from pixel_rnn_tf.layers import blocks as _blocks
 
-# Every registered block (`layers.blocks.register_block`) is an architecture.
+# Every registered block (`layers.blocks.register_block`) is an architecture;
+# these are the package's own.
 ARCHITECTURES = _blocks.architectures()
 COLOR_CHANNELS = (1, 3)
 MAX_LEVELS = 256
@@ -51,9 +52,10 @@ class ModelConfig:
     condition_shape: tuple = None
 
     def __post_init__(self):
-        if not isinstance(self.arch, str) or self.arch not in ARCHITECTURES:
+        if not isinstance(self.arch, str) or self.arch not in _blocks.architectures():
             raise ValueError(
-                f"Unknown architecture. Expected one of {ARCHITECTURES}. Received: arch={self.arch!r}"
+                f"Unknown architecture. Expected one of {_blocks.architectures()}. "
+                f"Received: arch={self.arch!r}"
             )
         image_shape = tuple(self.image_shape)
         if (

@@ -192,3 +192,81 @@ def test_layer_round_trip(cls, kwargs, tmp_path):
 def test_bad_arguments(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+STEPPING_LAYERS = [
+    (layers.MaskedConv2D, dict(filters=6, kernel_size=7, mask_type="A", color_channels=3)),
+    (layers.MaskedConv2D, dict(filters=6, kernel_size=(3, 5), mask_type="B", color_channels=3)),
+    (layers.MaskedConv2D, dict(filters=6, kernel_size=1, mask_type="B", color_channels=1)),
+    (layers.RowLSTM, dict(units=3, color_channels=3, kernel_width=5)),
+    (layers.DiagonalBiLSTM, dict(units=3, color_channels=3)),
+    (layers.PixelCNNBlock, dict(hidden_units=3, color_channels=3)),
+    (layers.RowLSTMBlock, dict(hidden_units=3, color_channels=3)),
+    (layers.DiagonalBiLSTMBlock, dict(hidden_units=3, color_channels=1)),
+    (layers.OutputStack, dict(output_units=6, num_levels=4, color_channels=3)),
+]
+
+
+@pytest.mark.parametrize(
+    "cls,kwargs", STEPPING_LAYERS, ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(STEPPING_LAYERS)]
+)
+def test_one_pixel_steps_equal_call(cls, kwargs):
+    """Each layer's own step, over a map in raster order, gives its `call` (stepping)."""
+    x = np.random.default_rng(6).normal(size=(2, 4, 5, 6)).astype(np.float32)
+    layer = cls(**kwargs)
+    layer.build(x.shape)
+    _randomize(layer)
+    expected = layer(x).numpy()
+    cache = layer.initial_cache(tf.constant(x[:, 0, 0]), width=5)
+    for i in range(4):
+        for j in range(5):
+            i_, j_ = tf.constant(i), tf.constant(j)
+            # A pixel is stepped once per channel: the last step's values count.
+            _, cache = layer.step(cache, tf.constant(x[:, i, j] * 0.5), i_, j_)
+            outputs, cache = layer.step(cache, tf.constant(x[:, i, j]), i_, j_)
+            np.testing.assert_allclose(outputs, expected[:, i, j], atol=1e-5)
+
+
+@pytest.mark.parametrize("hw", [(4, 5), (5, 3)])
+def test_diagonal_entering_states_follow_the_skew_padding(hw):
+    """Row r's first pixel enters from the recurrence over r padding cells."""
+    height = hw[0]
+    layer = layers.DiagonalLSTM(3, 1)
+    layer.build((1,) + hw + (2,))
+    _randomize(layer)
+    hidden, _ = layer.entering_states(height)
+    # The skew pads the gates with zeros: padding cells see only their neighbours.
+    kernel = layer.state_kernel.numpy()
+    state = np.broadcast_to(layer.initial_hidden.numpy(), (height, 3))
+    cell = np.broadcast_to(layer.initial_cell.numpy(), (height, 3))
+    expected = [state[0]]
+    for s in range(height - 1):
+        upper = np.concatenate([np.zeros((1, 3)), state[:-1]])
+        state, cell = _lstm_update(upper @ kernel[0] + state @ kernel[1], cell)
+        expected.append(state[s + 1])
+    np.testing.assert_allclose(hidden, np.stack(expected), atol=1e-5)
+
+
+def test_a_new_architecture_is_one_registered_block():
+    """A block subclass, registered, builds, trains and samples exactly (no sampler change)."""
+    import pixel_rnn_tf as prt
+    from pixel_rnn_tf import sampling
+    from pixel_rnn_tf.layers import blocks
+
+    @blocks.register_block("test_wide_row_lstm")
+    class WideRowLSTMBlock(layers.RowLSTMBlock):
+        @classmethod
+        def from_model_config(cls, config, **kwargs):
+            return super().from_model_config(config, **kwargs)  # kernel_width = kernel_size
+
+    assert "test_wide_row_lstm" in blocks.architectures()
+    config = prt.ModelConfig(arch="test_wide_row_lstm", image_shape=(3, 4, 3), num_levels=4,
+                             num_layers=2, hidden_units=3, output_units=6, kernel_size=5)
+    model = prt.build_model(config)
+    for weight in model.weights:
+        weight.assign(np.random.default_rng(0).normal(0, 0.3, weight.shape))
+    assert model.blocks[0].lstm.kernel_width == 5
+    naive = sampling.sample(model, 2, seed=(1, 1), method="naive")
+    np.testing.assert_array_equal(sampling.sample(model, 2, seed=(1, 1), jit_compile=False), naive)
+    with pytest.raises(ValueError, match="already registered"):
+        blocks.register_block("row_lstm")(WideRowLSTMBlock)
