@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(PY) -m pixel_rnn_tf.train --output_dir=runs/demo
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist=loadfile -q
+	$(PY) -m pytest -n 2 --dist=loadfile -q --durations=25
 
 clean:
 	rm -rf $(VENV) runs build dist *.egg-info

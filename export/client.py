@@ -8,13 +8,17 @@ imported only when used. Request builders are pure functions.
   python export/client.py --signature=sample --num_samples=4 --seed=1,2
   # Log-likelihood of images stored as uint8 [batch, H, W, C] in a .npy file:
   python export/client.py --signature=log_prob --images=images.npy --protocol=grpc
+  # A conditional model: labels as ints, vectors or maps as a .npy file:
+  python export/client.py --signature=sample --num_samples=2 --condition=3,7
+  python export/client.py --signature=sample --num_samples=2 --condition=vectors.npy
 
 Signatures (see `pixel_rnn_tf/serving.py`): `log_prob` (`serving_default`):
 `images` uint8 `[batch, H, W, C]` -> `log_prob`, `bits_per_dim` float32
 `[batch]`; `sample`: `num_samples` int32 `[]`, `seed` int32 `[2]`,
 `temperature` float32 `[]` -> `images`; `complete`: `images`, `known` bool
-`[batch, H, W, C]`, `seed`, `temperature` -> `images`. A class-conditional
-model also takes `labels` int32 `[batch]` on every signature.
+`[batch, H, W, C]`, `seed`, `temperature` -> `images`. A conditional model
+also takes `condition` on every signature, one per image: int32 labels
+`[batch]`, or float32 vectors `[batch, D]` or maps `[batch, h, w, c]`.
 """
 
 import argparse
@@ -37,8 +41,9 @@ INPUT_DTYPES = {
     "num_samples": np.int32,
     "seed": np.int32,
     "temperature": np.float32,
-    "labels": np.int32,
 }
+# `condition` takes its dtype from its values: int32 labels, float32 vectors and maps.
+CONDITION = "condition"
 _SIGNATURE_INPUTS = {
     "serving_default": ("images",),
     "log_prob": ("images",),
@@ -47,12 +52,14 @@ _SIGNATURE_INPUTS = {
 }
 
 
-def signature_inputs(signature_name, labels=None, **inputs):
+def signature_inputs(signature_name, condition=None, **inputs):
     """The inputs of one request as numpy arrays of the signature's dtypes.
 
     Args:
       signature_name: one of `SIGNATURES`.
-      labels: int `[batch]` for a class-conditional model, else None.
+      condition: for a conditional model, one condition per image: int
+        labels `[batch]` (sent as int32), or float vectors `[batch, D]` or
+        maps `[batch, h, w, c]` (sent as float32); else None.
       **inputs: the signature's other inputs (see the module doc): array-likes.
 
     Returns:
@@ -74,17 +81,17 @@ def signature_inputs(signature_name, labels=None, **inputs):
     )
     if missing or unexpected:
         raise ValueError(
-            f"Signature {signature_name!r} takes inputs {list(expected)} (and `labels` for a "
-            f"class-conditional model). Received: missing={missing}, unexpected={unexpected}"
+            f"Signature {signature_name!r} takes inputs {list(expected)} (and `condition` for "
+            f"a conditional model). Received: missing={missing}, unexpected={unexpected}"
         )
-    if labels is not None:
-        inputs = {**inputs, "labels": labels}
+    if condition is not None:
+        inputs = {**inputs, CONDITION: condition}
     arrays = {}
     for name, value in inputs.items():
         if value is None:
             continue
-        dtype = INPUT_DTYPES[name]
         array = np.asarray(value)
+        dtype = _condition_dtype(array) if name == CONDITION else INPUT_DTYPES[name]
         if np.issubdtype(dtype, np.integer) and array.size:
             if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.bool_)):
                 if not np.array_equal(array, np.round(array)):
@@ -101,6 +108,18 @@ def signature_inputs(signature_name, labels=None, **inputs):
                 )
         arrays[name] = array.astype(dtype)
     return arrays
+
+
+def _condition_dtype(array):
+    """int32 for labels, float32 for vectors and maps; the server checks the rest."""
+    if np.issubdtype(array.dtype, np.integer):
+        return np.int32
+    if np.issubdtype(array.dtype, np.floating):
+        return np.float32
+    raise ValueError(
+        "Expected `condition` to be int labels or float vectors or maps. "
+        f"Received: condition.dtype={array.dtype}"
+    )
 
 
 def rest_url(host="localhost", port=REST_PORT, model_name=MODEL_NAME, version=None):
@@ -256,14 +275,33 @@ def _parse_args(argv):
     parser.add_argument("--num_samples", type=int, default=4)
     parser.add_argument("--seed", default="0,0", help="two ints, e.g. 1,2")
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--labels", help="comma-separated int labels (class-conditional)")
+    parser.add_argument(
+        "--condition",
+        help="a conditional model's condition, one per image: comma-separated int labels, "
+        "or a .npy file (labels [batch], float vectors [batch, D] or maps [batch, h, w, c])",
+    )
     return parser.parse_args(argv)
+
+
+def _parse_condition(value):
+    """`--condition`: a .npy path, or comma-separated int labels; None if unset."""
+    if not value:
+        return None
+    if value.endswith(".npy"):
+        return np.load(value)
+    try:
+        return np.array([int(s) for s in value.split(",")], np.int32)
+    except ValueError:
+        raise SystemExit(
+            "--condition must be comma-separated int labels or a .npy file. "
+            f"Received: --condition={value!r}"
+        ) from None
 
 
 def main(argv=None):
     args = _parse_args(argv)
     seed = [int(s) for s in args.seed.split(",")]
-    labels = [int(s) for s in args.labels.split(",")] if args.labels else None
+    condition = _parse_condition(args.condition)
     images = np.load(args.images) if args.images else None
     values = {
         "serving_default": dict(images=images),
@@ -276,7 +314,7 @@ def main(argv=None):
             temperature=args.temperature,
         ),
     }[args.signature]
-    inputs = signature_inputs(args.signature, labels=labels, **values)
+    inputs = signature_inputs(args.signature, condition=condition, **values)
     if args.protocol == "rest":
         url = rest_url(args.host, args.port or REST_PORT, args.model_name, args.version)
         outputs = rest_outputs(rest_predict(url, rest_request(args.signature, inputs)))

@@ -16,6 +16,7 @@ import sys
 from absl import app
 from absl import flags
 
+from pixel_rnn_tf import files
 from pixel_rnn_tf import serving
 
 _MODEL = flags.DEFINE_string(
@@ -49,6 +50,8 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     try:
+        # Before loading the model: a bad --export_base fails at once.
+        files.ensure_writable_directory(_EXPORT_BASE.value, "--export_base")
         model = serving.load_keras_model(_MODEL.value)
         path = serving.export_versioned(
             model,
@@ -58,7 +61,7 @@ def main(argv):
             max_samples=_MAX_SAMPLES.value,
             sampling_jit_compile=_SAMPLING_JIT_COMPILE.value,
         )
-    except (FileExistsError, FileNotFoundError) as error:
+    except (OSError, ValueError) as error:  # Missing, unreadable or taken paths.
         sys.exit(f"export_saved_model: {error}")  # Exit status 1, the message on stderr.
     print(path)
 

@@ -3,51 +3,44 @@
 import json
 import math
 import os
-import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import sampling
-
-
-def atomic_write(path, write):
-    """Calls `write(temporary_path)`, then renames the result onto `path`.
-
-    A rename within one directory is atomic, so `path` is either the old
-    file or the whole new one, never a part: a job killed midway leaves at
-    most a stray temporary file, which is removed when the write fails. The
-    file gets the permissions a plain `open` would give it (or keeps those
-    of the file it replaces), not `mkstemp`'s owner-only ones.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    suffix = "." + os.path.basename(path).split(".", 1)[-1]  # Keras checks extensions.
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.chmod(temporary, _file_mode(path))
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return path
-
-
-def _file_mode(path):
-    """The mode of the file at `path`, or of a new file under the process's umask."""
-    if os.path.exists(path):
-        return os.stat(path).st_mode & 0o7777
-    umask = os.umask(0)  # Reading the umask means setting it; restored at once.
-    os.umask(umask)
-    return 0o666 & ~umask
+from pixel_rnn_tf import files
+from pixel_rnn_tf.files import atomic_write  # noqa: F401  (its old home)
 
 
 def _finite(logs):
     loss = (logs or {}).get("loss")
     return loss is None or math.isfinite(float(loss))
+
+
+def _model_config(model):
+    """The model's config as JSON would return it (lists for tuples), or None."""
+    config = getattr(model, "config", None)
+    if config is None or not hasattr(config, "to_dict"):
+        return None
+    return json.loads(json.dumps(config.to_dict()))
+
+
+def _config_differences(saved, current, prefix=""):
+    """`["key: A in the backup, B in the model", ...]` for keys both configs have.
+
+    A key only one side has (a field added by a newer package) is no
+    mismatch: its default describes the older model.
+    """
+    differences = []
+    for key in sorted(set(saved) & set(current)):
+        a, b = saved[key], current[key]
+        if isinstance(a, dict) and isinstance(b, dict):
+            differences += _config_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            differences.append(f"{prefix}{key}={a!r} in the backup, {b!r} in the model")
+    return differences
 
 
 class CheckpointError(RuntimeError):
@@ -69,25 +62,37 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     the error says so, rather than training silently from scratch. A state
     whose loss is not finite is never backed up.
 
+    The metadata also holds the model's config, so resuming into a model of
+    another config fails with one line naming the difference, and the state
+    of the `stateful` callbacks (the best metric of `ModelFiles`), so a
+    resumed or extended run keeps tracking the true best. Stray `.tmp-*`
+    files (of a write killed midway) are ignored.
+
     Args:
       backup_dir: a directory for this run's backups only.
       save_freq: "epoch" or a number of batches.
       delete_checkpoint: delete the backups when training ends.
+      stateful: callbacks with `get_state()` (a JSON-able dict) and
+        `set_state(state)`, saved with every backup (keyed by class name)
+        and handed back on restore. Put them before this callback in
+        `fit`'s list, so an epoch's backup holds their state after it.
     """
 
     METADATA = "backup.json"
 
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=False):
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=False, stateful=()):
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
         self._metadata_path = os.path.join(backup_dir, self.METADATA)
         self._last_logs = None
+        self.stateful = list(stateful)
         self.restored_epoch = None
 
     def saved_state(self):
         """The metadata of the latest backup, or `None` without one."""
         if not os.path.exists(self._metadata_path):
             if os.path.isdir(self.backup_dir) and any(
-                name.endswith(".weights.h5") for name in os.listdir(self.backup_dir)
+                name.endswith(".weights.h5") and not name.startswith(files.TEMP_PREFIX)
+                for name in os.listdir(self.backup_dir)
             ):
                 raise CheckpointError(
                     f"The backup directory {self.backup_dir} holds weights but no "
@@ -116,11 +121,21 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
           when there is no backup.
 
         Raises:
-          CheckpointError: there are backups and none loads.
+          CheckpointError: there are backups and none loads, or they were
+            written by a model of another config.
         """
         state = self.saved_state()
         if state is None:
             return None
+        saved_config, config = state.get("config"), _model_config(model)
+        if isinstance(saved_config, dict) and config is not None:
+            differences = _config_differences(saved_config, config)
+            if differences:
+                raise CheckpointError(
+                    f"The backup in {self.backup_dir} is of another model config: "
+                    f"{'; '.join(differences)}. Resume with the backup's config, or use "
+                    "another output directory (or remove this one) to start from scratch."
+                )
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         errors = []
@@ -136,6 +151,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             if errors:
                 print(f"Backup {errors[0]} failed to load; restored the previous one.")
             self.restored_epoch = int(candidate["epoch"])
+            saved = candidate.get("callbacks") or {}
+            for callback in self.stateful:
+                if type(callback).__name__ in saved:
+                    callback.set_state(saved[type(callback).__name__])
             return self.restored_epoch
         raise CheckpointError(
             f"No backup in {self.backup_dir} could be restored: {'; '.join(errors)}"
@@ -170,6 +189,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             "epoch": self._current_epoch,
             "batch": self._last_batch_seen,
             "weights": name,
+            "config": _model_config(self.model),
+            "callbacks": {type(c).__name__: c.get_state() for c in self.stateful},
             "previous": previous,
         }
 
@@ -180,7 +201,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         atomic_write(self._metadata_path, write_metadata)
         keep = {name, previous["weights"] if previous else None, self.METADATA}
         for stale in os.listdir(self.backup_dir):
-            if stale not in keep and not stale.startswith(".tmp-"):
+            if stale not in keep and not stale.startswith(files.TEMP_PREFIX):
                 os.remove(os.path.join(self.backup_dir, stale))
 
 
@@ -221,6 +242,10 @@ class ModelFiles(keras.callbacks.Callback):
     """Writes `last.keras` every epoch and `best.keras` on a better `monitor`.
 
     Both are written whole or not at all, and never from a non-finite loss.
+    The best value and its epoch (`best`, `best_epoch`, 1-based) are this
+    callback's state (`get_state`, `set_state`): passed to
+    `AtomicBackupAndRestore(stateful=...)`, they survive a resume, so
+    `best.keras` is never replaced by a worse model.
     """
 
     def __init__(self, directory, monitor="val_loss"):
@@ -228,8 +253,20 @@ class ModelFiles(keras.callbacks.Callback):
         self.directory = directory
         self.monitor = monitor
         self.best = np.inf
+        self.best_epoch = None
         self.last_path = os.path.join(directory, "last.keras")
         self.best_path = os.path.join(directory, "best.keras")
+
+    def get_state(self):
+        best = None if math.isinf(self.best) else self.best  # JSON has no infinity.
+        return {"monitor": self.monitor, "best": best, "best_epoch": self.best_epoch}
+
+    def set_state(self, state):
+        if state.get("monitor") != self.monitor:
+            return  # Another metric: its best says nothing of this one.
+        best = state.get("best")
+        self.best = np.inf if best is None else float(best)
+        self.best_epoch = state.get("best_epoch")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -239,34 +276,74 @@ class ModelFiles(keras.callbacks.Callback):
         value = logs.get(self.monitor, logs.get("loss"))
         if value is not None and float(value) < self.best:
             self.best = float(value)
+            self.best_epoch = epoch + 1
             atomic_write(self.best_path, self.model.save)
 
 
 class SampleImages(keras.callbacks.Callback):
     """Writes an image summary of samples every `every_n_epochs` epochs.
 
+    A label-conditioned model samples with labels cycling over its classes;
+    a vector- or map-conditioned one with the first conditions of
+    `validation_data`, and without them it skips its summaries (saying so
+    once).
+
     Args:
       log_dir: TensorBoard log directory (its `samples` subdirectory is used).
       num_samples: images per summary.
       every_n_epochs: how often.
       seed: sampling seed; the same seed every time shows the model's progress.
+      validation_data: for a vector- or map-conditioned model, `(images,
+        condition)` arrays or a `tf.data.Dataset` of such elements (batched
+        or not), whose conditions the samples take; else unused.
     """
 
-    def __init__(self, log_dir, num_samples=4, every_n_epochs=1, seed=0):
+    def __init__(self, log_dir, num_samples=4, every_n_epochs=1, seed=0, validation_data=None):
         super().__init__()
         self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "samples"))
         self.num_samples = num_samples
         self.every_n_epochs = every_n_epochs
         self.seed = seed
+        self.validation_data = validation_data
+        self._told_skipping = False
+
+    def _condition(self, config):
+        """`(condition or None, usable)`: `num_samples` conditions for the samples."""
+        kind = conditioning.kind(config)
+        if kind is None:
+            return None, True
+        if kind == "labels":
+            return np.arange(self.num_samples, dtype=np.int32) % config.num_classes, True
+        data = self.validation_data
+        if isinstance(data, tf.data.Dataset):
+            spec = data.element_spec
+            unbatched = len(conditioning.event_shape(config))
+            if isinstance(spec, tuple) and spec[-1].shape.rank == unbatched:
+                data = data.batch(self.num_samples)  # Unbatched elements.
+            data = next(iter(data.take(1)), None)  # The first batch.
+        if not isinstance(data, (tuple, list)) or len(data) != 2 or not len(data[1]):
+            return None, False
+        condition = np.asarray(data[1], np.float32)
+        # Cycled when the data holds fewer conditions than samples.
+        return np.resize(condition, (self.num_samples,) + condition.shape[1:]), True
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return
         config = self.model.config
-        labels = None
-        if config.num_classes:
-            labels = np.arange(self.num_samples) % config.num_classes
-        images = sampling.sample(self.model, self.num_samples, seed=(self.seed, 0), labels=labels)
+        condition, usable = self._condition(config)
+        if not usable:
+            if not self._told_skipping:
+                print(
+                    f"SampleImages: no sample summaries: the model is conditioned on "
+                    f"{conditioning.describe(config)} and no `validation_data` conditions "
+                    "were given to draw from."
+                )
+                self._told_skipping = True
+            return
+        images = sampling.sample(
+            self.model, self.num_samples, seed=(self.seed, 0), condition=condition
+        )
         scaled = tf.cast(images, tf.float32) / (config.num_levels - 1)  # [N, H, W, C] in [0, 1]
         with self.writer.as_default():
             tf.summary.image("samples", scaled, step=epoch, max_outputs=self.num_samples)

@@ -36,9 +36,15 @@ _THRESHOLD = 128
 # scikit-learn's 1,797 digits have no split: the first 1,500 train, the rest test.
 _DIGITS_NUM_TRAIN = 1500
 _IDX_STEMS = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+_IDX_LABEL_STEMS = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
 # 0x0803: unsigned bytes (0x08) in 3 dimensions (0x03).
 _IDX_MAGIC = 2051
 _IDX_HEADER_BYTES = 16
+# 0x0801: unsigned bytes in 1 dimension, the labels' files.
+_IDX_LABEL_MAGIC = 2049
+_IDX_LABEL_HEADER_BYTES = 8
+# The data sets with class labels (`load_labels`), and how many classes.
+_NUM_CLASSES = {"digits": 10, "mnist_idx": 10, "mnist": 10, "cifar10": 10}
 
 _SPLIT_PATTERN = re.compile(r"(\w+)(?:\[((?:-?\d+)?)(%?):((?:-?\d+)?)(%?)\])?")
 _SPLIT_EXAMPLES = "'train', 'test[:8000]', 'test[8000:]', 'train[10%:]' or 'train[:50%]'"
@@ -232,6 +238,88 @@ def load(
         images = quantize(images, num_levels)
     images = _slice(images, start, stop, unit).reshape((-1,) + _SHAPES[name])
     return images if as_numpy else tf.data.Dataset.from_tensor_slices(images)
+
+
+def num_classes(name):
+    """The number of classes of data set `name`, or `None` if it has no labels."""
+    _check_name(name)
+    return _NUM_CLASSES.get(name)
+
+
+def load_labels(name, split="train", *, data_dir=None):
+    """The int32 class labels `[num_images]` of a named data set, in `load`'s order.
+
+    Args:
+      name: a data set with labels: "digits", "mnist_idx" (its
+        `*-labels-idx1-ubyte[.gz]` files in `data_dir`), "mnist" or "cifar10"
+        (prepared for tfds in `data_dir`).
+      split: as in `load`; the labels of the images `load` returns.
+      data_dir: as in `load`.
+
+    Raises:
+      ValueError: for a data set without labels (`num_classes(name)` is
+        None), an unknown split, or missing or malformed label files.
+    """
+    if num_classes(name) is None:
+        raise ValueError(
+            f"The data set {name!r} has no class labels. Expected one of "
+            f"{sorted(_NUM_CLASSES)}. Received: name={name!r}"
+        )
+    if name in _TFDS_SHAPES:
+        import tensorflow_datasets as tfds  # Imported here: only tfds data sets need it.
+
+        try:
+            dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
+        except AssertionError as error:
+            raise RuntimeError(
+                f"The tfds data set {name!r} is not prepared in data_dir={data_dir!r}."
+            ) from error
+        labels = dataset.map(lambda example: tf.cast(example["label"], tf.int32))
+        batches = list(labels.batch(4096).as_numpy_iterator())
+        return np.concatenate(batches) if batches else np.zeros([0], np.int32)
+    split_name, start, stop, unit = parse_split(split)
+    if split_name not in ("train", "test"):
+        raise ValueError(
+            f"Unknown split name for name={name!r}. Expected one of ['test', 'train']. "
+            f"Received: split={split!r}"
+        )
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        labels = load_digits().target
+        labels = labels[:_DIGITS_NUM_TRAIN] if split_name == "train" else labels[_DIGITS_NUM_TRAIN:]
+    else:
+        labels = _mnist_idx_labels(split_name, data_dir)
+    return _slice(labels, start, stop, unit).astype(np.int32)
+
+
+def _mnist_idx_labels(split_name, data_dir):
+    """The uint8 MNIST labels `[num_images]` of an IDX labels file."""
+    if data_dir is None:
+        raise ValueError(
+            "Expected `data_dir`, the folder of the MNIST IDX files, for name='mnist_idx'. "
+            "Received: data_dir=None"
+        )
+    stem = os.path.join(os.fspath(data_dir), _IDX_LABEL_STEMS[split_name])
+    path = next((p for p in (stem + ".gz", stem) if tf.io.gfile.exists(p)), None)
+    if path is None:
+        raise ValueError(
+            f"Expected the MNIST IDX labels file {stem}.gz or {stem} for split "
+            f"{split_name!r}, but neither exists. Received: data_dir={data_dir!r}"
+        )
+    with tf.io.gfile.GFile(path, "rb") as file:
+        content = gzip.decompress(file.read()) if path.endswith(".gz") else file.read()
+    header = np.frombuffer(content[:_IDX_LABEL_HEADER_BYTES], ">i4")
+    if (
+        len(header) != 2
+        or header[0] != _IDX_LABEL_MAGIC
+        or len(content) - _IDX_LABEL_HEADER_BYTES != header[1]
+    ):
+        raise ValueError(
+            f"Expected an IDX labels file with magic number {_IDX_LABEL_MAGIC} and as many "
+            f"label bytes as its header says. Received: {path}"
+        )
+    return np.frombuffer(content, np.uint8, offset=_IDX_LABEL_HEADER_BYTES)
 
 
 def _digits(split_name):

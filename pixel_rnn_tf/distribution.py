@@ -1,7 +1,8 @@
 """PixelRNN likelihoods as composable `tfp.distributions.Distribution`s.
 
 * `PixelRNN`: the exact discrete distribution of images defined by a
-  `PixelModel` (§2), optionally class-conditional.
+  `PixelModel` (§2), optionally conditional (on labels, a vector or a map:
+  `conditioning`).
 * `Dequantized`: its uniformly dequantized continuous density (§5.1), the
   quantity to compare with continuous models.
 
@@ -11,9 +12,11 @@ stateless `seed`s), so they compose with `tfd.Sample`, `tfd.Mixture`,
 eagerly and under `tf.function`.
 """
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import head
 from pixel_rnn_tf import sampling
 from pixel_rnn_tf import validation
@@ -23,10 +26,18 @@ tfb = tfp.bijectors
 
 
 def _no_constraining_bijector():
-    # Neither a network nor integer labels can be reparameterized by a
-    # bijector from unconstrained reals; tfp asks only when building
-    # trainable surrogates.
+    # Neither a network nor its condition (integer labels, or a vector or a
+    # map that the caller owns) is reparameterized by a bijector from
+    # unconstrained reals; tfp asks only when building trainable surrogates.
     raise NotImplementedError("No constraining bijector exists for this parameter.")
+
+
+def _rank(value):
+    """The static rank of a tensor, array or nested list; `None` if unknown."""
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return len(np.shape(value))
+    return tf.TensorShape(shape).rank
 
 
 class PixelRNN(tfd.Distribution):
@@ -39,12 +50,15 @@ class PixelRNN(tfd.Distribution):
     exact sampler (`sampling.sample`).
 
     Shapes: event shape `[height, width, channels]`, dtype int32. Batch shape
-    `[]`, or the shape of `conditional_input` for a class-conditional model:
+    `[]`, or the leading dimensions of `conditional_input` for a conditional
+    model (`conditioning`): its shape less the condition's own,
+    `condition.shape[:rank - len(conditioning.event_shape(config))]`. So
     `PixelRNN(model, conditional_input=[0, 1, 2])` is a batch of three
-    distributions, one per class. `log_prob(images)` takes int images
-    `[..., height, width, channels]` whose leading dimensions broadcast
-    against the batch shape, and returns nats `[...]`.
-    `sample(sample_shape, seed)` returns int32
+    distributions, one per class, and a vector model's `[5, 16]` vectors, or
+    a map model's `[5, h, w, c]` maps, are a batch of five.
+    `log_prob(images)` takes int images `[..., height, width, channels]`
+    whose leading dimensions broadcast against the batch shape, and returns
+    nats `[...]`. `sample(sample_shape, seed)` returns int32
     `sample_shape + batch_shape + [height, width, channels]`; a stateless seed
     (a pair of ints or an int32 `[2]` tensor) gives the same images every
     time, an int or `None` seed follows tfp's stateful semantics.
@@ -54,15 +68,19 @@ class PixelRNN(tfd.Distribution):
     samples.
 
     Args:
-      model: a built `PixelModel`.
-      conditional_input: for a class-conditional model (`num_classes` set),
-        int labels of any shape with values in `[0, num_classes)`; their
-        shape is the batch shape. Must be `None` otherwise.
+      model: a built `PixelModel` (any model with a `config`, the
+        multi-scale one among them).
+      conditional_input: the model's condition (`conditioning.kind`), with
+        any leading (batch) dimensions: int labels `[...]` in
+        `[0, num_classes)`, float vectors `[..., D]` or float maps
+        `[..., h, w, c]`. Must be `None` for an unconditioned model.
       sample_method: the `sampling.sample` method used by `sample`: "auto",
         "naive" or "cached".
       validate_args, allow_nan_stats, name: as in `tfd.Distribution`. Images
-        and labels are always validated (an out-of-range value would silently
-        index past the softmax or the class embedding).
+        and conditions are always validated (`conditioning.check`: an
+        out-of-range value would silently index past the softmax or the
+        class embedding, a truncated float label or a NaN would give a
+        silently wrong answer).
 
     Example:
 
@@ -83,6 +101,10 @@ class PixelRNN(tfd.Distribution):
         image=lambda label: prt.PixelRNN(cond, conditional_input=label)))
     draw = joint.sample(2, seed=(3, 4))    # {"label": [2], "image": [2, 8, 8, 1]}
     joint.log_prob(draw)                   # [2]
+
+    # A vector-conditioned model: a batch of three distributions.
+    vector = prt.build_model(prt.configs.get("digits_pixel_cnn", condition_shape=(4,)))
+    prt.PixelRNN(vector, conditional_input=tf.zeros([3, 4])).batch_shape  # [3]
     ```
     """
 
@@ -108,29 +130,18 @@ class PixelRNN(tfd.Distribution):
                 f"Received: sample_method={sample_method!r}"
             )
         with tf.name_scope(name) as name:
-            if config.num_classes is None and conditional_input is not None:
-                raise ValueError(
-                    "The model is not class-conditional (num_classes=None), so "
-                    "`conditional_input` must be None. Received: conditional_input="
-                    f"{conditional_input!r}"
-                )
-            if config.num_classes is not None and conditional_input is None:
-                raise ValueError(
-                    f"The model is class-conditional (num_classes={config.num_classes}): "
-                    "pass `conditional_input`, int labels in "
-                    f"[0, {config.num_classes}). Received: conditional_input=None"
-                )
-            if conditional_input is not None:
-                conditional_input = tf.convert_to_tensor(conditional_input)
-                if not conditional_input.dtype.is_integer:
-                    raise ValueError(
-                        "Expected `conditional_input` to be int labels in "
-                        f"[0, {config.num_classes}). Received: "
-                        f"conditional_input.dtype={conditional_input.dtype.name}"
-                    )
-                conditional_input = validation.check_range(
-                    conditional_input, config.num_classes, "conditional_input"
-                )
+            # The condition's own dimensions (0 for labels, 1 for a vector,
+            # 3 for a map) trail; whatever leads is the batch shape.
+            event = conditioning.event_shape(config)
+            self._condition_ndims = len(event or ())
+            batch_ndims = 1
+            if conditional_input is not None and event is not None:
+                rank = _rank(conditional_input)
+                batch_ndims = max(rank - self._condition_ndims, 0) if rank is not None else 1
+            conditional_input = conditioning.check(
+                config, conditional_input, name="conditional_input", batch_dims=batch_ndims
+            )
+            self._batch_ndims = batch_ndims if conditional_input is not None else 0
             self._model = model
             self._conditional_input = conditional_input
             self._sample_method = sample_method
@@ -150,7 +161,7 @@ class PixelRNN(tfd.Distribution):
 
     @property
     def conditional_input(self):
-        """int32 labels (the batch shape), or `None`."""
+        """The condition: int32 labels, float32 vectors or maps; or `None`."""
         return self._conditional_input
 
     @property
@@ -194,11 +205,12 @@ class PixelRNN(tfd.Distribution):
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
-        # Declaring the labels (one per distribution: event_ndims=0) lets tfp
-        # slice batches (`dist[1:]`) and broadcast them in compositions.
+        # Declaring the condition (one per distribution: event_ndims 0 for a
+        # label, 1 for a vector, 3 for a map, from the instance's model) lets
+        # tfp slice batches (`dist[1:]`) and broadcast them in compositions.
         return dict(
             conditional_input=tfp.util.ParameterProperties(
-                event_ndims=0,
+                event_ndims=lambda self: self._condition_ndims,
                 default_constraining_bijector_fn=_no_constraining_bijector,
             )
         )
@@ -212,12 +224,23 @@ class PixelRNN(tfd.Distribution):
     def _batch_shape(self):
         if self._conditional_input is None:
             return tf.TensorShape([])
-        return self._conditional_input.shape
+        return self._conditional_input.shape[: self._batch_ndims]
 
     def _batch_shape_tensor(self):
         if self._conditional_input is None:
             return tf.constant([], tf.int32)
-        return tf.shape(self._conditional_input)
+        return tf.shape(self._conditional_input)[: self._batch_ndims]
+
+    def _condition_event_tensor(self):
+        """The shape of one condition, int32 `[0]`, `[1]` or `[3]`."""
+        event = conditioning.event_shape(self._model.config)
+        return tf.constant(event, tf.int32, [self._condition_ndims])
+
+    def _flat_condition(self, leading):
+        """The condition broadcast to `leading` batch dims and flattened: `[N, ...]`."""
+        event = self._condition_event_tensor()
+        condition = tf.broadcast_to(self._conditional_input, tf.concat([leading, event], 0))
+        return tf.reshape(condition, tf.concat([[-1], event], 0))  # [N, *condition event]
 
     def _log_prob(self, value):
         config = self._model.config
@@ -227,10 +250,10 @@ class PixelRNN(tfd.Distribution):
         event = tf.constant(config.image_shape, tf.int32)
         leading = tf.shape(images)[:-3]
         static_leading = images.shape[:-3]
-        labels = None
+        condition = None
         if self._conditional_input is not None:
-            # Sample dims, then batch dims: images and labels broadcast, as
-            # the parameters of any tfp distribution do.
+            # Sample dims, then batch dims: images and conditions broadcast,
+            # as the parameters of any tfp distribution do.
             try:
                 static_leading = tf.broadcast_static_shape(static_leading, self.batch_shape)
             except ValueError:
@@ -241,9 +264,9 @@ class PixelRNN(tfd.Distribution):
                 ) from None
             leading = tf.broadcast_dynamic_shape(leading, self._batch_shape_tensor())
             images = tf.broadcast_to(images, tf.concat([leading, event], 0))
-            labels = tf.reshape(tf.broadcast_to(self._conditional_input, leading), [-1])
+            condition = self._flat_condition(leading)  # [N, *condition event]
         flat = tf.reshape(images, tf.concat([[-1], event], 0))  # [N, H, W, C]
-        logits = self._model(flat if labels is None else (flat, labels))  # [N, H, W, C, L]
+        logits = self._model(flat if condition is None else (flat, condition))  # [N, H, W, C, L]
         log_prob = tf.reshape(head.log_prob(logits, flat), leading)  # [...]
         log_prob.set_shape(static_leading)
         return log_prob
@@ -251,15 +274,14 @@ class PixelRNN(tfd.Distribution):
     def _sample_n(self, n, seed=None):
         batch_shape = self._batch_shape_tensor()
         # One flat batch of n * prod(batch_shape) images, in [n, batch...]
-        # row-major order; labels follow the same order. A tensor count keeps
-        # the sampler's traced function from retracing for every n.
+        # row-major order; conditions follow the same order. A tensor count
+        # keeps the sampler's traced function from retracing for every n.
         count = tf.cast(n, tf.int32) * tf.reduce_prod(batch_shape)
-        labels = None
+        condition = None
         if self._conditional_input is not None:
-            labels = tf.broadcast_to(self._conditional_input, tf.concat([[n], batch_shape], 0))
-            labels = tf.reshape(labels, [-1])  # [count]
+            condition = self._flat_condition(tf.concat([[n], batch_shape], 0))  # [count, ...]
         images = sampling.sample(
-            self._model, count, seed=seed, method=self._sample_method, labels=labels
+            self._model, count, seed=seed, method=self._sample_method, condition=condition
         )  # [count, H, W, C]
         shape = tf.concat([[n], batch_shape, self._event_shape_tensor()], 0)
         return tf.reshape(images, shape)  # [n, batch..., H, W, C]

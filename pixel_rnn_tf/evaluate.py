@@ -8,6 +8,11 @@ equivalents on `[0, 1]^D` (§5.1; see `pixel_rnn_tf.evaluation`). The images
 are loaded as `train` loads them (`data.load` with the model's
 `num_levels`), so the numbers are comparable with its `results.json`.
 
+A label-conditioned model is evaluated on the data set's own labels
+(`data.load_labels`); a vector- or map-conditioned one on `--condition`, a
+`.npy` file with one condition per image of the split (which also replaces
+the data set's labels for a label-conditioned model).
+
 Flags live only here; the library function is `pixel_rnn_tf.evaluate`
 (`evaluation.evaluate`). Run this module with `python -m`; importing it
 would replace the function `pixel_rnn_tf.evaluate` by this module, as
@@ -18,11 +23,13 @@ import os
 
 from absl import app
 from absl import flags
-import keras
+import numpy as np
 
+from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import evaluation
 from pixel_rnn_tf import models  # noqa: F401  (registers PixelModel for loading)
+from pixel_rnn_tf import serving
 
 _MODEL = flags.DEFINE_string("model", None, "Path of a saved model (.keras).", required=True)
 _DATASET = flags.DEFINE_string("dataset", "digits", f"Data set, one of {data.names()}.")
@@ -31,6 +38,42 @@ _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (mnist_idx, tf
 _BATCH_SIZE = flags.DEFINE_integer(
     "batch_size", evaluation.DEFAULT_BATCH_SIZE, "Images per forward pass.", lower_bound=1
 )
+_CONDITION = flags.DEFINE_string(
+    "condition", None,
+    "A conditional model's condition: a .npy file with one per image of the split (int "
+    "labels [N], float vectors [N, D] or maps [N, h, w, c]). A label-conditioned model "
+    "defaults to the data set's labels.",
+)
+
+
+def _condition(config, num_images):
+    """The condition of the split's images (see the module doc), or `None`."""
+    kind = conditioning.kind(config)
+    if kind is None:
+        if _CONDITION.value:
+            raise app.UsageError(
+                f"The model takes no condition; drop --condition={_CONDITION.value!r}."
+            )
+        return None
+    if _CONDITION.value:
+        if not os.path.isfile(_CONDITION.value):
+            raise app.UsageError(f"No .npy file at --condition={_CONDITION.value!r}.")
+        return np.load(_CONDITION.value)
+    if kind == "labels" and data.num_classes(_DATASET.value) is not None:
+        return data.load_labels(_DATASET.value, _SPLIT.value, data_dir=_DATA_DIR.value)
+    raise app.UsageError(
+        f"The model is conditioned on {conditioning.describe(config)}, and "
+        f"--dataset={_DATASET.value!r} provides none: pass --condition=PATH.npy with one "
+        f"condition per image ({num_images} images)."
+    )
+
+
+def _describe(config):
+    """The model in words: its architecture and size, whatever its config."""
+    size = ""
+    if hasattr(config, "num_layers") and hasattr(config, "hidden_units"):
+        size = f" {config.num_layers}x{config.hidden_units}"
+    return f"{config.arch}{size}, {config.num_levels} levels"
 
 
 def main(argv):
@@ -42,14 +85,11 @@ def main(argv):
         )
     if not os.path.exists(_MODEL.value):
         raise app.UsageError(f"No model file at --model={_MODEL.value!r}.")
-    model = keras.saving.load_model(_MODEL.value)
+    try:
+        model = serving.load_keras_model(_MODEL.value)  # Says what is wrong with a bad file.
+    except (FileNotFoundError, ValueError) as error:
+        raise app.UsageError(f"--model: {error}") from None
     config = model.config
-    if model.conditional:
-        raise app.UsageError(
-            f"The model is class-conditional (num_classes={config.num_classes}) but "
-            f"--dataset={_DATASET.value!r} provides images without labels; evaluate it "
-            "with pixel_rnn_tf.evaluate(model, images, labels=...)."
-        )
     if data.image_shape(_DATASET.value) != config.image_shape:
         raise app.UsageError(
             f"--dataset={_DATASET.value!r} has images of shape "
@@ -63,11 +103,19 @@ def main(argv):
         data_dir=_DATA_DIR.value,
         as_numpy=True,
     )
-    results = evaluation.evaluate(model, images, batch_size=_BATCH_SIZE.value)
-    print(
-        f"{config.arch} {config.num_layers}x{config.hidden_units}, "
-        f"{config.num_levels} levels, from {_MODEL.value}"
-    )
+    condition = _condition(config, len(images))
+    try:
+        results = evaluation.evaluate(
+            model, images, batch_size=_BATCH_SIZE.value, condition=condition
+        )
+    except ValueError as error:
+        if condition is None or "`condition`" not in str(error):
+            raise
+        source = (
+            f"--condition={_CONDITION.value!r}" if _CONDITION.value else "the data set's labels"
+        )
+        raise app.UsageError(f"The condition ({source}) does not fit the model: {error}") from None
+    print(f"{_describe(config)}, from {_MODEL.value}")
     print(evaluation.markdown_table([(f"{_DATASET.value} {_SPLIT.value}", results)], "data"))
 
 

@@ -19,6 +19,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import validation
 from pixel_rnn_tf.distribution import PixelRNN
@@ -30,29 +31,29 @@ DEFAULT_BATCH_SIZE = 64
 # (traced per model and, with reduce_retracing, once for all batch sizes)
 # rather than per `evaluate` call, which would retrace every time.
 @tf.function(reduce_retracing=True)
-def _negative_log_prob(model, images, labels):
-    """Nats `[b]` of int `images` `[b, H, W, C]` given `labels` `[b]` or None."""
-    return -PixelRNN(model, conditional_input=labels).log_prob(images)
+def _negative_log_prob(model, images, condition):
+    """Nats `[b]` of int `images` `[b, H, W, C]` given their `condition` `[b, ...]` or None."""
+    return -PixelRNN(model, conditional_input=condition).log_prob(images)
 
 
-def _as_batches(model, dataset, batch_size, labels):
-    """`(batches, has_labels)`: a `tf.data.Dataset` of images `[b, H, W, C]`,
-    or of `(images, labels [b])` when `has_labels`."""
+def _as_batches(model, dataset, batch_size, condition):
+    """`(batches, has_condition)`: a `tf.data.Dataset` of images `[b, H, W, C]`,
+    or of `(images, condition [b, ...])` when `has_condition`."""
     config = model.config
     if isinstance(dataset, tf.data.Dataset):
-        if labels is not None:
+        if condition is not None:
             raise ValueError(
-                "Pass labels inside the tf.data.Dataset, as (images, labels) elements, not "
-                "as `labels`. Received: a Dataset and labels"
+                "Pass the condition inside the tf.data.Dataset, as (images, condition) "
+                "elements, not as `condition`. Received: a Dataset and a condition"
             )
         spec = dataset.element_spec
         if isinstance(spec, tf.TensorSpec):
-            image_spec, label_spec = spec, None
+            image_spec, condition_spec = spec, None
         elif isinstance(spec, tuple) and len(spec) == 2:
-            image_spec, label_spec = spec
+            image_spec, condition_spec = spec
         else:
             raise ValueError(
-                "Expected `dataset` elements to be images or (images, labels). "
+                "Expected `dataset` elements to be images or (images, condition). "
                 f"Received: element_spec={spec}"
             )
         # Unbatched elements [H, W, C] are batched here; batched ones
@@ -75,57 +76,49 @@ def _as_batches(model, dataset, batch_size, labels):
                 f"Expected `dataset` images of shape [..., {expected}] (the model's "
                 f"image_shape). Received: element shape {image_spec.shape}"
             )
-        has_labels = label_spec is not None
-        _check_labels_match(model, has_labels)
+        has_condition = condition_spec is not None
+        _check_has_condition(config, has_condition)
     else:
         # Arrays are validated whole, at once: a clear ValueError up front.
         images = validation.check_images(
             np.asarray(dataset), config.image_shape, config.num_levels, name="dataset"
         )
-        has_labels = labels is not None
-        _check_labels_match(model, has_labels)
-        if has_labels:
-            labels = tf.convert_to_tensor(labels)
-            if labels.shape.rank != 1 or labels.shape[0] != images.shape[0]:
-                raise ValueError(
-                    f"Expected `labels` of shape [{images.shape[0]}] (one per image). "
-                    f"Received: labels.shape={labels.shape}"
-                )
-            if not labels.dtype.is_integer:
-                raise ValueError(
-                    f"Expected int `labels`. Received: labels.dtype={labels.dtype.name}"
-                )
-            labels = validation.check_range(labels, config.num_classes, "labels")
-        slices = (images, labels) if has_labels else images
+        condition = conditioning.check(config, condition, batch_size=images.shape[0])
+        has_condition = condition is not None
+        slices = (images, condition) if has_condition else images
         dataset = tf.data.Dataset.from_tensor_slices(slices).batch(batch_size)
-    return dataset, has_labels
+    return dataset, has_condition
 
 
-def _check_labels_match(model, has_labels):
-    if has_labels == model.conditional:
+def _check_has_condition(config, has_condition):
+    """A dataset's elements carry a condition exactly when the model takes one."""
+    takes_condition = conditioning.kind(config) is not None
+    if has_condition == takes_condition:
         return
-    raise ValueError(
-        f"The model {'is' if model.conditional else 'is not'} class-conditional "
-        f"(num_classes={model.config.num_classes}): "
-        + (
-            "pass labels, as `labels` or (images, labels) dataset elements. Received: none"
-            if model.conditional
-            else "pass images alone. Received: labels"
+    if takes_condition:
+        raise ValueError(
+            f"The model is conditioned on {conditioning.describe(config)}: pass "
+            "(images, condition) dataset elements. Received: images alone"
         )
+    raise ValueError(
+        "The model takes no condition (num_classes=None, condition_shape=None): pass "
+        "dataset elements of images alone. Received: (images, condition) elements"
     )
 
 
-def evaluate(model, dataset, batch_size=DEFAULT_BATCH_SIZE, labels=None):
+def evaluate(model, dataset, batch_size=DEFAULT_BATCH_SIZE, condition=None):
     """The mean negative log-likelihood of `dataset` under `model`, in every unit.
 
     Args:
-      model: a `PixelModel`.
+      model: a `PixelModel` (any model with a `config`).
       dataset: int images `[N, H, W, C]` (array or tensor), or a
-        `tf.data.Dataset` whose elements are images or `(images, labels)`,
+        `tf.data.Dataset` whose elements are images or `(images, condition)`,
         either unbatched (`[H, W, C]`, batched here) or already batched
         (`[b, H, W, C]`).
       batch_size: images per forward pass, for unbatched inputs.
-      labels: int `[N]`, with an array `dataset` and a class-conditional model.
+      condition: with an array `dataset` and a conditional model, one
+        condition per image (`conditioning`): int labels `[N]`, float
+        vectors `[N, D]` or maps `[N, h, w, c]`.
 
     Returns:
       A dict of Python numbers:
@@ -156,11 +149,17 @@ def evaluate(model, dataset, batch_size=DEFAULT_BATCH_SIZE, labels=None):
             f"Expected `batch_size` to be a positive int. Received: batch_size={batch_size!r}"
         )
     config = model.config
-    batches, has_labels = _as_batches(model, dataset, batch_size, labels)
+    batches, has_condition = _as_batches(model, dataset, batch_size, condition)
     total, total_squares, count = 0.0, 0.0, 0
     for batch in batches:
-        images, batch_labels = batch if has_labels else (batch, None)
-        nats = _negative_log_prob(model, images, batch_labels).numpy().astype(np.float64)
+        images, batch_condition = batch if has_condition else (batch, None)
+        if has_condition:
+            # Eagerly, per batch: a clear ValueError naming `condition` (a
+            # dataset's dtype, shape, count or values), not a graph assertion.
+            batch_condition = conditioning.check(
+                config, batch_condition, batch_size=tf.shape(images)[0]
+            )
+        nats = _negative_log_prob(model, images, batch_condition).numpy().astype(np.float64)
         total += nats.sum()
         total_squares += np.square(nats).sum()
         count += nats.size

@@ -60,8 +60,8 @@ class PixelModel(keras.Model):
       order, on channels before `c` at `(i, j)`, and on the condition.
 
     The cached sampler runs it one pixel at a time (`layers.stepping`):
-    `initial_state`, `step` and `end_pixel` run the same wiring (`forward`)
-    on one-pixel inputs, each layer stepping from its own cache.
+    `initial_state`, `step`, `end_pixel` and `end_row` run the same wiring
+    (`forward`) on one-pixel inputs, each layer stepping from its own cache.
     """
 
     def __init__(self, config, **kwargs):
@@ -222,6 +222,13 @@ class PixelModel(keras.Model):
         scaled = self.scale(stepping.pixel_at(images, i, j))
         _, caches[self.stem.name] = self.stem.step(caches[self.stem.name], scaled, i, j)
         return dict(state, caches=caches)
+
+    def end_row(self, state, i):
+        """After row `i`'s last pixel: every layer's end of row (`layers.stepping`)."""
+        run = stepping.EndRow(state["caches"], i)
+        pixel = tf.zeros_like(state["caches"][self.stem.name]["row"][:, 0])  # [B, C]
+        self.forward(pixel, None, run)
+        return dict(state, caches=run.caches)
 
     def fill_in_order(self, fill, images, known, condition):
         """Fills `images` where `known` is False in the model's order: raster.

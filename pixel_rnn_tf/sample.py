@@ -6,15 +6,23 @@ r"""Writes samples and completions of a saved model to PNG files.
 `samples.png` holds `--num_samples` samples; `completions.png` pairs the
 first `--num_samples` images of `--dataset` with completions of their
 occluded lower halves.
+
+A conditional model takes `--condition`, one per sample (and completion):
+comma-separated int labels for a label-conditioned model (without it the
+labels cycle over the classes), or a `.npy` file of float vectors
+`[num_samples, D]` or maps `[num_samples, h, w, c]` (or int labels).
 """
+
+import os
 
 from absl import app
 from absl import flags
-import keras
 import numpy as np
 
 import pixel_rnn_tf  # noqa: F401 - registers the layers for loading.
+from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
+from pixel_rnn_tf import serving
 from pixel_rnn_tf import visualize
 
 _MODEL = flags.DEFINE_string("model", None, "A saved .keras model.", required=True)
@@ -24,27 +32,78 @@ _SPLIT = flags.DEFINE_string("split", "test", "Split of the images to complete."
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 16, "Samples and completions.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "samples", "Where the PNG files go.")
+_CONDITION = flags.DEFINE_string(
+    "condition", None,
+    "A conditional model's condition, one per sample: comma-separated int labels, or a .npy "
+    "file (float vectors [num_samples, D] or maps [num_samples, h, w, c], or int labels).",
+)
+
+
+def _condition(config, count):
+    """The condition of `count` samples from `--condition` (see the module doc), or `None`."""
+    kind = conditioning.kind(config)
+    value = _CONDITION.value
+    if kind is None:
+        if value:
+            raise app.UsageError(f"The model takes no condition; drop --condition={value!r}.")
+        return None
+    if not value:
+        if kind == "labels":
+            return np.arange(count, dtype=np.int32) % config.num_classes
+        raise app.UsageError(
+            f"The model is conditioned on {conditioning.describe(config)}: pass "
+            f"--condition=PATH.npy with one condition per sample ({count})."
+        )
+    if value.endswith(".npy"):
+        if not os.path.isfile(value):
+            raise app.UsageError(f"No .npy file at --condition={value!r}.")
+        return np.load(value)
+    if kind != "labels":
+        raise app.UsageError(
+            f"The model is conditioned on {conditioning.describe(config)}: --condition must be "
+            f"a .npy file. Received: --condition={value!r}"
+        )
+    try:
+        return np.array([int(label) for label in value.split(",")], np.int32)
+    except ValueError:
+        raise app.UsageError(
+            f"Expected --condition to be comma-separated int labels, one per sample ({count}). "
+            f"Received: --condition={value!r}"
+        ) from None
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    model = keras.saving.load_model(_MODEL.value)
+    try:
+        model = serving.load_keras_model(_MODEL.value)  # Says what is wrong with a bad file.
+    except (FileNotFoundError, ValueError) as error:
+        raise app.UsageError(f"--model: {error}") from None
     config = model.config
     images = data.load(
         _DATASET.value, _SPLIT.value, num_levels=config.num_levels, data_dir=_DATA_DIR.value,
         as_numpy=True,
-    )[: _NUM_SAMPLES.value]
+    )
+    if len(images) < _NUM_SAMPLES.value:  # Never silently fewer than asked.
+        raise app.UsageError(
+            f"--split={_SPLIT.value!r} of --dataset={_DATASET.value} holds {len(images)} "
+            f"images, fewer than --num_samples={_NUM_SAMPLES.value} to complete. Pass "
+            f"--num_samples={len(images)} or a larger split."
+        )
+    images = images[: _NUM_SAMPLES.value]
     if tuple(images.shape[1:]) != config.image_shape:
         raise app.UsageError(
             f"--dataset={_DATASET.value} has images of shape {tuple(images.shape[1:])}; the "
             f"model expects {config.image_shape}."
         )
-    labels = None
-    if config.num_classes:
-        labels = np.arange(len(images)) % config.num_classes
+    condition = _condition(config, len(images))
+    if condition is not None:
+        try:
+            condition = conditioning.check(config, condition, batch_size=len(images))
+        except ValueError as error:
+            raise app.UsageError(f"Bad --condition={_CONDITION.value!r}: {error}") from None
     paths = visualize.write_samples_and_completions(
-        model, images, _OUTPUT_DIR.value, seed=_SEED.value, labels=labels
+        model, images, _OUTPUT_DIR.value, seed=_SEED.value, condition=condition
     )
     for path in paths.values():
         print(path)

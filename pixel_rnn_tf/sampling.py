@@ -19,8 +19,8 @@ step's logits:
   to float rounding, so the two methods draw the same images.
 
 The driver names no architecture: it calls the network's `initial_state`,
-`step` (per channel) and `end_pixel` (`PixelModel`), or the same methods of
-`NaiveStepper`.
+`step` (per channel), `end_pixel` and `end_row` (`PixelModel`), or the same
+methods of `NaiveStepper`.
 
 Called eagerly, the cached sampler compiles each row's loop with XLA
 (`jit_compile`; the row's noise is drawn outside XLA, whose random numbers
@@ -43,7 +43,6 @@ import tensorflow_probability as tfp
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import validation
 from pixel_rnn_tf.layers.stepping import pixel_at
-from pixel_rnn_tf.layers.stepping import write_at
 
 METHODS = ("auto", "naive", "cached")
 
@@ -118,7 +117,7 @@ class NaiveStepper:
     """The reference: a full forward pass of the network over the images per step.
 
     Implements the network's step protocol (`PixelModel.initial_state`,
-    `step`, `end_pixel`) with no cache.
+    `step`, `end_pixel`, `end_row`) with no cache.
     """
 
     def __init__(self, network):
@@ -137,13 +136,20 @@ class NaiveStepper:
     def end_pixel(self, state, images, i, j):
         return state
 
+    def end_row(self, state, i):
+        return state
+
 
 def _put(images, known, position, drawn):
     """Writes `drawn` `[batch]` at `position` `(i, j, c)` where `known` is False."""
     i, j, c = position
     kept = pixel_at(images, i, j)[:, c]  # [B]
     value = tf.where(pixel_at(known, i, j)[:, c], kept, drawn)
-    return write_at(images[..., None], (i, j, c), value[:, None])[..., 0]
+    batch = tf.shape(images)[0]
+    index = tf.stack(
+        [tf.range(batch), tf.fill([batch], i), tf.fill([batch], j), tf.fill([batch], c)], axis=1
+    )  # [B, 4]: one scatter of batch values, in place under XLA.
+    return tf.tensor_scatter_nd_update(images, index, value)
 
 
 def _fill_row(stepper, shape, row, images, known, state, gumbel, temperature):
@@ -160,7 +166,7 @@ def _fill_row(stepper, shape, row, images, known, state, gumbel, temperature):
       temperature: float32 scalar.
 
     Returns:
-      `(images, state)`, the row drawn.
+      `(images, state)`, the row drawn and `end_row` applied.
     """
     _, width, channels = shape
 
@@ -172,7 +178,7 @@ def _fill_row(stepper, shape, row, images, known, state, gumbel, temperature):
         return j + 1, images, stepper.end_pixel(state, images, row, j)
 
     _, images, state = tf.while_loop(lambda j, *_: j < width, pixel, (0, images, state))
-    return images, state
+    return images, stepper.end_row(state, row)
 
 
 def _fill_network(network, images, known, seed, temperature, condition, method, jit_compile):

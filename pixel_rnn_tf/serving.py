@@ -4,9 +4,11 @@ A served PixelRNN takes raw integer images and needs nothing of this package
 at load time: `tf.saved_model.load(path)` (or TF Serving) runs it. Layout on
 disk is the one TF Serving watches, `<export_base>/<integer version>/`.
 
-Signatures (plain tensors in and out; a class-conditional model, one with
-`model.config.num_classes` set, also takes `labels` int32 `[batch]`, in
-`[0, num_classes)`, on every signature):
+Signatures (plain tensors in and out; a conditional model, one whose
+`conditioning.kind(model.config)` is not None, also takes a `condition`
+input on every signature, one per image: int32 labels `[batch]` in
+`[0, num_classes)`, float32 vectors `[batch, D]` or float32 maps
+`[batch, h, w, c]`, as `conditioning.spec` says):
 
 * `serving_default` and `log_prob`: `images` uint8 `[batch, H, W, C]` ->
   `log_prob` float32 `[batch]` (nats) and `bits_per_dim` float32 `[batch]`.
@@ -18,15 +20,20 @@ Signatures (plain tensors in and out; a class-conditional model, one with
   `[batch, H, W, C]`, equal to the input where `known` (`sampling.complete`).
 
 Validation, all in the graph. A signature called with the wrong dtype is
-refused before it runs (TF Serving: INVALID_ARGUMENT). Shapes are not
+refused before it runs (TF Serving: INVALID_ARGUMENT); TensorFlow's runtime
+makes that message, naming the input by its position ("input #1"), not its
+name, before any op of the SavedModel runs (`export/client.py` converts
+every input to its dtype by name; the loaded `tf.function`s, `loaded.sample`
+and the like, name it). Shapes are not
 compared with the signature by TF Serving (tensorflow/serving#1436) nor by a
 loaded signature called from Python, so each input passes an `EnsureShape`
-op. Values: pixels `< num_levels` and labels in `[0, num_classes)` (checked
-by the model and the sampler, `validation.check_range`), `1 <= num_samples
-<= max_samples`, `len(images) <= max_samples` for `complete`, `temperature`
-positive and finite, `len(labels)` and `len(known)` equal to the batch. A
-failed check is an `InvalidArgumentError` (gRPC INVALID_ARGUMENT, HTTP 400),
-never a crash or a silently wrong answer.
+op. Values: pixels `< num_levels` (checked by the model and the sampler,
+`validation.check_range`), the condition's labels in `[0, num_classes)` or
+its vectors and maps finite (`conditioning.check`), `1 <= num_samples <=
+max_samples`, `len(images) <= max_samples` for `complete`, `temperature`
+positive and finite, `len(condition)` and `len(known)` equal to the batch. A
+failed check is an `InvalidArgumentError` (gRPC INVALID_ARGUMENT, HTTP 400)
+whose message names the input, never a crash or a silently wrong answer.
 
 Under XLA (`jit_compile=True`, TPUs) `Assert` ops are compiled away (a bad
 pixel gives NaN): validate requests before they reach a compiled signature.
@@ -41,13 +48,14 @@ at their first request, so it is off by default.
 
 import os
 import re
-import shutil
-import tempfile
+import zipfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from pixel_rnn_tf import conditioning
+from pixel_rnn_tf import files
 from pixel_rnn_tf import head
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import sampling
@@ -123,7 +131,8 @@ class ExportModule(tf.Module):
     fastest exact sampler), so served numbers are the library's numbers.
 
     Args:
-      model: a built `PixelModel`.
+      model: a built `PixelModel` (any model with a `config`, the
+        multi-scale one among them).
       max_samples: the most images one `sample` or `complete` request may
         draw; their cost grows with it, so it caps a request's work.
       sampling_jit_compile: compile the sampler's row loop with XLA in the
@@ -171,7 +180,9 @@ class ExportModule(tf.Module):
         self.sampling_jit_compile = sampling_jit_compile
         self.image_shape = tuple(config.image_shape)
         self.num_levels = config.num_levels
-        self.num_classes = config.num_classes
+        object.__setattr__(self, "_config", config)  # Not trackable state.
+        # `condition` int32 [batch] (labels) or float32 [batch, ...], or None.
+        object.__setattr__(self, "_condition_spec", conditioning.spec(config))
 
         images_shape = (None,) + self.image_shape
         images = tf.TensorSpec(images_shape, tf.uint8, name="images")
@@ -179,14 +190,14 @@ class ExportModule(tf.Module):
         num_samples = tf.TensorSpec([], tf.int32, name="num_samples")
         seed = tf.TensorSpec([2], tf.int32, name="seed")
         temperature = tf.TensorSpec([], tf.float32, name="temperature")
-        labels = [tf.TensorSpec([None], tf.int32, name="labels")] if self.conditional else []
+        condition = [] if self._condition_spec is None else [self._condition_spec]
 
-        self.log_prob = tf.function(self._log_prob, input_signature=[images] + labels)
+        self.log_prob = tf.function(self._log_prob, input_signature=[images] + condition)
         self.sample = tf.function(
-            self._sample, input_signature=[num_samples, seed, temperature] + labels
+            self._sample, input_signature=[num_samples, seed, temperature] + condition
         )
         self.complete = tf.function(
-            self._complete, input_signature=[images, known, seed, temperature] + labels
+            self._complete, input_signature=[images, known, seed, temperature] + condition
         )
 
     @property
@@ -195,8 +206,9 @@ class ExportModule(tf.Module):
         return self._model
 
     @property
-    def conditional(self):
-        return self.num_classes is not None
+    def condition_spec(self):
+        """The `tf.TensorSpec` of the `condition` input, or `None` (no condition)."""
+        return self._condition_spec
 
     def signatures(self):
         """The signatures to save: `{name: concrete function}`."""
@@ -211,13 +223,14 @@ class ExportModule(tf.Module):
     def _checked_images(self, images, name="images"):
         return _ensure_shape(images, (None,) + self.image_shape, name)
 
-    def _checked_labels(self, labels, batch_size, batch_name):
-        """Labels `[batch]` of the request; their range is checked by the model."""
-        if not self.conditional:
+    def _checked_condition(self, condition, batch_size):
+        """The request's `condition`, one per image, validated in the graph; or `None`."""
+        if self._condition_spec is None:
             return None
-        labels = _ensure_shape(labels, (None,), "labels")
-        # A length-1 `labels` would broadcast over the batch: a silent wrong answer.
-        return _assert_same_batch(labels, batch_size, "labels", batch_name)
+        condition = _ensure_shape(condition, self._condition_spec.shape, "condition")
+        # Range (labels) or finiteness (vectors, maps), and the count: a
+        # length-1 `condition` would broadcast over the batch, a silent wrong answer.
+        return conditioning.check(self._config, condition, batch_size=batch_size)
 
     def _checked_seed_and_temperature(self, seed, temperature):
         seed = _ensure_shape(seed, (2,), "seed")
@@ -230,34 +243,34 @@ class ExportModule(tf.Module):
         with tf.control_dependencies([check]):
             return seed, tf.identity(temperature)
 
-    def _log_prob(self, images, labels=None):
+    def _log_prob(self, images, condition=None):
         """Log-likelihood of images.
 
         Args:
           images: uint8 `[batch, H, W, C]`, values in `[0, num_levels)`.
-          labels: int32 `[batch]` in `[0, num_classes)`; conditional models only.
+          condition: one per image (`condition_spec`); conditional models only.
 
         Returns:
           `{"log_prob": float32 [batch] (nats), "bits_per_dim": float32 [batch]}`.
         """
         images = self._checked_images(images)
-        labels = self._checked_labels(labels, tf.shape(images)[0], "len(images)")
-        inputs = images if labels is None else (images, labels)
-        # The model checks pixel values (and labels) against its ranges.
+        condition = self._checked_condition(condition, tf.shape(images)[0])
+        inputs = images if condition is None else (images, condition)
+        # The model checks pixel values against their range.
         log_prob = head.log_prob(self.model(inputs), images)  # [batch]
         return {
             "log_prob": log_prob,
             "bits_per_dim": metrics.bits_per_dim(-log_prob, self.image_shape),
         }
 
-    def _sample(self, num_samples, seed, temperature, labels=None):
+    def _sample(self, num_samples, seed, temperature, condition=None):
         """Draws images (exact ancestral sampling).
 
         Args:
           num_samples: int32 scalar in `[1, max_samples]`.
           seed: int32 `[2]`, a stateless seed: the same seed, the same images.
           temperature: float32 scalar > 0; logits are divided by it.
-          labels: int32 `[num_samples]`; conditional models only.
+          condition: `[num_samples, ...]` (`condition_spec`); conditional models only.
 
         Returns:
           `{"images": uint8 [num_samples, H, W, C]}`.
@@ -265,21 +278,21 @@ class ExportModule(tf.Module):
         num_samples = _ensure_shape(num_samples, (), "num_samples")
         num_samples = _assert_in_range(num_samples, 1, self.max_samples, "num_samples")
         seed, temperature = self._checked_seed_and_temperature(seed, temperature)
-        labels = self._checked_labels(labels, num_samples, "num_samples")
+        condition = self._checked_condition(condition, num_samples)
         images = sampling.sample(
-            self.model, num_samples, seed=seed, temperature=temperature, labels=labels,
+            self.model, num_samples, seed=seed, temperature=temperature, condition=condition,
             jit_compile=self.sampling_jit_compile,
         )  # int32 [num_samples, H, W, C]
         return {"images": tf.cast(images, tf.uint8)}
 
-    def _complete(self, images, known, seed, temperature, labels=None):
+    def _complete(self, images, known, seed, temperature, condition=None):
         """Fills the pixels where `known` is False, keeping the others exactly.
 
         Args:
           images: uint8 `[batch, H, W, C]`, values in `[0, num_levels)` (also
             where `known` is False), batch at most `max_samples`.
           known: bool `[batch, H, W, C]`, the shape of `images`.
-          seed, temperature, labels: as in `sample` (`labels` `[batch]`).
+          seed, temperature, condition: as in `sample` (`condition` `[batch, ...]`).
 
         Returns:
           `{"images": uint8 [batch, H, W, C]}`.
@@ -291,9 +304,9 @@ class ExportModule(tf.Module):
         # `sampling.complete` would broadcast a batch-1 mask; a request must be exact.
         known = _assert_same_batch(known, batch_size, "known", "len(images)")
         seed, temperature = self._checked_seed_and_temperature(seed, temperature)
-        labels = self._checked_labels(labels, batch_size, "len(images)")
+        condition = self._checked_condition(condition, batch_size)
         completed = sampling.complete(
-            self.model, images, known, seed=seed, temperature=temperature, labels=labels,
+            self.model, images, known, seed=seed, temperature=temperature, condition=condition,
             jit_compile=self.sampling_jit_compile,
         )  # int32 [batch, H, W, C]
         return {"images": tf.cast(completed, tf.uint8)}
@@ -323,7 +336,11 @@ def export_saved_model(
 
 
 def versions(export_base):
-    """The integer versions under `export_base` (all-digit directory names), sorted."""
+    """The integer versions under `export_base` (all-digit directory names), sorted.
+
+    Temporary directories (`.tmp-export-*`, whole or left by a killed
+    export) are never versions, for this function as for TF Serving.
+    """
     if not os.path.isdir(export_base):
         return []
     return sorted(
@@ -350,16 +367,26 @@ def export_versioned(
     """Writes `model` to `<export_base>/<version>/`, the layout TF Serving watches.
 
     The SavedModel is written whole into a temporary directory beside the
-    version (named `.tmp-export-*`, which TF Serving ignores: it loads only
-    all-digit names) and then renamed, so a server never sees half a model
-    and an export killed midway leaves no version directory.
+    versions (named `.tmp-export-*`, which TF Serving ignores: it loads only
+    all-digit names) and then renamed onto the version's name, which must
+    not exist yet (`files.rename_no_replace`). So a server never sees half a
+    model, an export killed midway leaves no version directory, and two
+    concurrent exports never take the same version: with `version=None` the
+    later one takes the next free number, with an explicit version it fails.
+    The version directory gets the permissions of a plain `mkdir` (the
+    umask), so a TF Serving running as another user can read it.
+
+    Leftovers of killed exports (temporary directories whose lock no live
+    process holds) are deleted at the start of every export.
 
     Args:
       model: a built `PixelModel`.
       export_base: the model's base path (TF Serving's `base_path`).
-      version: a non-negative int; `None` for the next one (`next_version`).
-      overwrite: replace an existing version. TF Serving does not reload a
-        version number it already serves; prefer a new version.
+      version: a non-negative int; `None` for the next free one.
+      overwrite: replace an existing version. The new one is swapped in
+        atomically where the system allows (Linux `renameat2`), so the
+        version never goes missing. TF Serving does not reload a version
+        number it already serves; prefer a new version.
       max_samples: the most images a `sample` or `complete` request may draw.
       sampling_jit_compile: compile the sampler's row loop with XLA (see the
         module docstring).
@@ -368,57 +395,111 @@ def export_versioned(
       The path of the version directory written.
 
     Raises:
-      FileExistsError: the version exists and `overwrite` is False; the
-        existing version is left untouched.
+      FileExistsError: the version exists (or another export took it
+        meanwhile) and `overwrite` is False; it is left untouched.
+      files.UnusableDirectoryError: `export_base` is a file or cannot be
+        written; raised before the (slow) export.
     """
-    if version is None:
-        version = next_version(export_base)
-    elif not _is_int(version) or version < 0:
+    if version is not None and (not _is_int(version) or version < 0):
         raise ValueError(
             f"Expected `version` to be a non-negative int or None. Received: version={version!r}"
         )
-    path = os.path.join(export_base, str(int(version)))
-    if os.path.exists(path) and not overwrite:
+    export_base = os.fspath(export_base)
+    path = None if version is None else os.path.join(export_base, str(int(version)))
+    if path is not None and os.path.exists(path) and not overwrite:
         raise FileExistsError(
             f"Version {version} exists at {path}. Pass overwrite=True to replace it, "
             f"or export as version {next_version(export_base)}."
         )
-    os.makedirs(export_base, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_base)
-    try:
+    files.ensure_writable_directory(export_base, "export_base")
+    files.remove_stale_temporary_directories(export_base, TEMP_PREFIX)
+    with files.locked_temporary_directory(export_base, TEMP_PREFIX) as workspace:
+        # A plain mkdir (mode 0777 & ~umask), not the workspace's 0700, which
+        # the rename would keep: TF Serving may run as another user.
+        saved_model = os.path.join(workspace, "saved_model")
+        os.mkdir(saved_model)
         export_saved_model(
-            model, temporary, max_samples=max_samples, sampling_jit_compile=sampling_jit_compile
+            model, saved_model, max_samples=max_samples, sampling_jit_compile=sampling_jit_compile
         )
-        if os.path.exists(path):  # Only with overwrite=True.
-            retired = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_base)
-            os.replace(path, os.path.join(retired, "old"))
-            os.replace(temporary, path)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            try:
-                # Fails (rather than merging) if another export took `path` meanwhile.
-                os.rename(temporary, path)
-            except OSError as error:
+        if path is None:
+            return _claim_next_version(saved_model, export_base)
+        try:
+            files.rename_no_replace(saved_model, path)
+        except FileExistsError:
+            if not overwrite:
                 raise FileExistsError(
                     f"Version {version} appeared at {path} during the export (a concurrent "
-                    "export?); it was left untouched."
-                ) from error
-    finally:
-        if os.path.exists(temporary):
-            shutil.rmtree(temporary, ignore_errors=True)
+                    f"export?); it was left untouched. Export as version "
+                    f"{next_version(export_base)}, or pass overwrite=True."
+                ) from None
+            if not files.exchange(saved_model, path):
+                # No atomic swap on this system: the version is missing
+                # between these two renames.
+                os.rename(path, os.path.join(workspace, "replaced"))
+                os.rename(saved_model, path)
+            # After the swap the workspace holds the replaced version, deleted with it.
     return path
 
 
-def load_keras_model(path):
+def _claim_next_version(saved_model, export_base):
+    """Renames `saved_model` onto the lowest free version above the existing ones."""
+    version = next_version(export_base)
+    while True:
+        path = os.path.join(export_base, str(version))
+        try:
+            files.rename_no_replace(saved_model, path)
+            return path
+        except FileExistsError:  # A concurrent export took it: try the next one.
+            version = max(version + 1, next_version(export_base))
+
+
+def _describe_unloadable(path, thorough=False):
+    """What is wrong with a `.keras` file, or None if nothing is seen.
+
+    Without `thorough` only what costs nothing to see (empty, not a zip);
+    with it, also every member's checksum and the model's config.
+    """
+    size = os.path.getsize(path)
+    if size == 0:
+        return "it is empty (0 bytes)"
+    if not zipfile.is_zipfile(path):
+        return (
+            f"it is not a .keras (zip) archive: truncated or corrupt ({size} bytes). "
+            "Was its write interrupted? The files of a run are written whole: "
+            "last.keras, best.keras and the run's backup are intact"
+        )
+    if not thorough:
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        return f"its zip archive is corrupt ({error})"
+    if broken is not None:
+        return f"its zip archive is corrupt (member {broken!r} fails its checksum)"
+    if "config.json" not in names:
+        return f"it is a zip archive without config.json, not a saved Keras model ({names[:5]})"
+    return None
+
+
+def load_keras_model(path, compile=False):
     """Loads a `PixelModel` from a `.keras` file or a training output directory.
 
     Args:
       path: a `.keras` file, or a directory holding `model.keras` (what
         `training.train` writes).
+      compile: restore the training configuration too.
 
     Returns:
-      The `keras.Model`, uncompiled.
+      The `keras.Model`.
+
+    Raises:
+      FileNotFoundError: nothing at `path`, or a directory without model.keras.
+      ValueError: the file exists but is not a loadable model; the message
+        says what is wrong with it (empty, truncated, corrupt, ...).
     """
+    path = os.fspath(path)
     if os.path.isdir(path):
         candidate = os.path.join(path, MODEL_FILENAME)
         if not os.path.isfile(candidate):
@@ -431,5 +512,13 @@ def load_keras_model(path):
         raise FileNotFoundError(
             f"Expected `model` to be an existing path. Received: model={path!r}"
         )
-    # Importing this package registered its classes with Keras.
-    return keras.saving.load_model(path, compile=False)
+    # Keras says "File not found" of any file it cannot open as a zip archive.
+    problem = _describe_unloadable(path)
+    if problem:
+        raise ValueError(f"Cannot load the model {path}: {problem}.")
+    try:
+        # Importing this package registered its classes with Keras.
+        return keras.saving.load_model(path, compile=compile)
+    except Exception as error:  # Keras raises many types for a bad archive.
+        problem = _describe_unloadable(path, thorough=True) or f"{type(error).__name__}: {error}"
+        raise ValueError(f"Cannot load the model {path}: {problem}.") from error

@@ -12,14 +12,18 @@ The paper's configurations are presets:
       --test_split='test[8000:]'
 """
 
+import math
 import os
+import sys
 
 from absl import app
 from absl import flags
 import tensorflow as tf
 
+from pixel_rnn_tf import callbacks
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
+from pixel_rnn_tf import files
 from pixel_rnn_tf import training
 
 DEFAULT_PRESET = "digits_diagonal_bilstm"
@@ -41,7 +45,7 @@ _STEPS_PER_EPOCH = flags.DEFINE_integer(
 )
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Batch size (16 in the paper).", lower_bound=1)
 _LEARNING_RATE = flags.DEFINE_float(
-    "learning_rate", training.DEFAULT_LEARNING_RATE, "RMSProp learning rate.", lower_bound=0.0
+    "learning_rate", training.DEFAULT_LEARNING_RATE, "RMSProp learning rate (positive, finite)."
 )
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of initialization, shuffling and sampling.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 16, "Samples in the grid.", lower_bound=0)
@@ -49,7 +53,7 @@ _OUTPUT_DIR = flags.DEFINE_string("output_dir", "runs/demo", "Where outputs are 
 _EXPORT = flags.DEFINE_bool(
     "export", True, "Export a SavedModel for TF Serving to <output_dir>/export/<next version>/."
 )
-_CLIPNORM = flags.DEFINE_float("clipnorm", None, "Gradient norm clipping.", lower_bound=0.0)
+_CLIPNORM = flags.DEFINE_float("clipnorm", None, "Gradient norm clipping (positive, finite).")
 _STRATEGY = flags.DEFINE_enum(
     "strategy", "default", ["default", "mirrored", "multi_worker", "tpu"],
     "tf.distribute strategy: multi_worker reads TF_CONFIG; tpu uses --tpu.",
@@ -67,6 +71,17 @@ _SAMPLE_EVERY = flags.DEFINE_integer(
     "sample_every_n_epochs", 0, "TensorBoard sample images every N epochs (0: never).",
     lower_bound=0,
 )
+
+
+def _positive_finite(value):
+    """A flag validator: absl's `lower_bound` lets NaN (and infinity) through."""
+    return value is None or (math.isfinite(value) and value > 0)
+
+
+for _name in ("learning_rate", "clipnorm"):
+    flags.register_validator(
+        _name, _positive_finite, message=f"--{_name} must be a positive finite number"
+    )
 
 
 def make_strategy(name, tpu=None):
@@ -104,27 +119,39 @@ def main(argv):
     config = configs.get(_PRESET.value, **overrides)
     if _DETERMINISTIC.value:
         tf.config.experimental.enable_op_determinism()
-    results = training.train(
-        config,
-        _DATASET.value,
-        output_dir=_OUTPUT_DIR.value,
-        data_dir=_DATA_DIR.value,
-        train_split=_TRAIN_SPLIT.value,
-        test_split=_TEST_SPLIT.value,
-        epochs=_EPOCHS.value,
-        batch_size=_BATCH_SIZE.value,
-        learning_rate=_LEARNING_RATE.value,
-        steps_per_epoch=_STEPS_PER_EPOCH.value,
-        seed=_SEED.value,
-        clipnorm=_CLIPNORM.value,
-        strategy=make_strategy(_STRATEGY.value, _TPU.value),
-        precision=_PRECISION.value,
-        jit_compile=_JIT_COMPILE.value,
-        backup_every=_backup_every(_BACKUP_EVERY.value),
-        sample_every_n_epochs=_SAMPLE_EVERY.value,
-        num_samples=_NUM_SAMPLES.value,
-        export_base=os.path.join(_OUTPUT_DIR.value, "export") if _EXPORT.value else None,
-    )
+    output_dir = _OUTPUT_DIR.value
+    export_base = os.path.join(output_dir, "export") if _EXPORT.value else None
+    try:
+        # The cheap checks first, before the strategy and the data.
+        files.ensure_writable_directory(output_dir, "--output_dir")
+        if export_base:
+            files.ensure_writable_directory(export_base, "export_base")
+    except files.UnusableDirectoryError as error:
+        raise app.UsageError(str(error)) from None
+    try:
+        results = training.train(
+            config,
+            _DATASET.value,
+            output_dir=output_dir,
+            data_dir=_DATA_DIR.value,
+            train_split=_TRAIN_SPLIT.value,
+            test_split=_TEST_SPLIT.value,
+            epochs=_EPOCHS.value,
+            batch_size=_BATCH_SIZE.value,
+            learning_rate=_LEARNING_RATE.value,
+            steps_per_epoch=_STEPS_PER_EPOCH.value,
+            seed=_SEED.value,
+            clipnorm=_CLIPNORM.value,
+            strategy=make_strategy(_STRATEGY.value, _TPU.value),
+            precision=_PRECISION.value,
+            jit_compile=_JIT_COMPILE.value,
+            backup_every=_backup_every(_BACKUP_EVERY.value),
+            sample_every_n_epochs=_SAMPLE_EVERY.value,
+            num_samples=_NUM_SAMPLES.value,
+            export_base=export_base,
+        )
+    except (files.DirectoryInUseError, callbacks.CheckpointError) as error:
+        sys.exit(f"train: {error}")  # Exit status 1, the message on stderr.
     print(training.format_results(results))
 
 

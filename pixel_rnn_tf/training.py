@@ -10,9 +10,14 @@ precision, optionally XLA-compiled. A run writes into `output_dir`:
     last.keras       after every epoch, best.keras on the best validation loss
     model.keras      the final model
     results.json     NLL in nats and bits/dim; samples.png, completions.png
+    .lock            held (`flock`) while a run uses the directory
+
+Every file is written whole (`files.atomic_write`); BUILD.md, "What is
+guaranteed", says what survives a kill and what concurrent runs do.
 """
 
 import json
+import math
 import os
 import time
 
@@ -23,6 +28,7 @@ import tensorflow as tf
 from pixel_rnn_tf import callbacks as callbacks_lib
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
+from pixel_rnn_tf import files as files_lib
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import serving
 from pixel_rnn_tf import visualize
@@ -120,7 +126,17 @@ def evaluate_nll(model, images, batch_size=EVAL_BATCH_SIZE):
 
 def save_model_atomically(model, path):
     """Writes `model` to `path` (`.keras`) whole or not at all."""
-    return callbacks_lib.atomic_write(path, model.save)
+    return files_lib.atomic_write(path, model.save)
+
+
+def _check_positive_finite(name, value):
+    """Refuses NaN, infinities, zero and negatives (NaN slips through `value < 0` checks)."""
+    number = isinstance(value, (int, float, np.integer, np.floating))
+    number = number and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"Expected `{name}` to be a positive finite number. Received: {name}={value!r}"
+        )
 
 
 def _is_chief(strategy):
@@ -160,10 +176,17 @@ def train(
 
     Rerunning the same call after an interruption resumes from the last
     backup in `output_dir/backup` (epoch-exact: the data order of an epoch
-    depends only on the seed and the epoch).
+    depends only on the seed and the epoch), with the best validation loss
+    so far, so `best.keras` is never replaced by a worse model. Rerunning
+    it with more `epochs` extends the run the same way.
+
+    `output_dir` is locked for the whole call (`files.DirectoryLock`, which
+    dies with the process): a second run into it fails at once. Under the
+    lock, stray `.tmp-*` files of a killed run are deleted first.
 
     Args:
-      config: a `ModelConfig` or a preset name.
+      config: a `ModelConfig`, a `MultiScaleConfig`, a dict of fields or a
+        preset name.
       dataset: a name known to `pixel_rnn_tf.data`.
       output_dir: where the run's files are written (see the module doc).
       data_dir, train_split, test_split: passed to `data.load`.
@@ -185,20 +208,65 @@ def train(
     Returns:
       dict with the config, train and test NLL in nats and bits/dim, the
       number of parameters, the training time and the files written.
+
+    Raises:
+      files.DirectoryInUseError: another run holds `output_dir`.
+      files.UnusableDirectoryError: `output_dir` or `export_base` is a file
+        or cannot be written (both raised before any data is loaded).
+      ValueError: a bad argument, or an empty split.
     """
-    if isinstance(config, str):
-        config = configs.get(config)
+    config = configs.normalize(config)
     if precision not in PRECISIONS:
         raise ValueError(
             f"Expected `precision` to be one of {PRECISIONS}. Received: precision={precision!r}"
         )
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        _check_positive_finite("learning_rate", learning_rate)
+    if clipnorm is not None:
+        _check_positive_finite("clipnorm", clipnorm)
     strategy = strategy or tf.distribute.get_strategy()
     if not _is_chief(strategy):
-        # Workers other than the chief write where they cannot clobber it.
+        # Workers other than the chief write where they cannot clobber it:
+        # their model files and their export (no served version of theirs).
         output_dir = os.path.join(output_dir, "workers", str(strategy.cluster_resolver.task_id))
+        if export_base:
+            export_base = os.path.join(output_dir, "export")
+    files_lib.ensure_writable_directory(output_dir, "output_dir")
+    if export_base:
+        files_lib.ensure_writable_directory(export_base, "export_base")
+    with files_lib.DirectoryLock(output_dir):
+        # The leftovers of a killed run; an export's own temporaries (locked
+        # by a possibly live export) are `serving`'s to clean.
+        for directory in (output_dir, os.path.join(output_dir, "backup")):
+            files_lib.remove_temporaries(directory, keep_prefixes=(serving.TEMP_PREFIX,))
+        return _train_locked(
+            config, dataset, output_dir=output_dir, data_dir=data_dir,
+            train_split=train_split, test_split=test_split, epochs=epochs,
+            batch_size=batch_size, learning_rate=learning_rate, clipnorm=clipnorm,
+            steps_per_epoch=steps_per_epoch, seed=seed, strategy=strategy,
+            precision=precision, jit_compile=jit_compile, backup_every=backup_every,
+            sample_every_n_epochs=sample_every_n_epochs, num_samples=num_samples,
+            export_base=export_base, verbose=verbose,
+        )
+
+
+def _train_locked(
+    config, dataset, *, output_dir, data_dir, train_split, test_split, epochs, batch_size,
+    learning_rate, clipnorm, steps_per_epoch, seed, strategy, precision, jit_compile,
+    backup_every, sample_every_n_epochs, num_samples, export_base, verbose,
+):
+    """`train`'s work, once `output_dir` is locked."""
     load = dict(num_levels=config.num_levels, data_dir=data_dir, as_numpy=True)
     train_images = data.load(dataset, train_split, **load)
     test_images = data.load(dataset, test_split, **load)
+    for name, split, images in (
+        ("train_split", train_split, train_images), ("test_split", test_split, test_images)
+    ):
+        if not len(images):  # Found now, not as `KeyError: 'loss'` after all epochs.
+            raise ValueError(
+                f"Expected a non-empty `{name}`. Received: {name}={split!r}, which holds no "
+                f"images of {dataset!r}."
+            )
     if tuple(train_images.shape[1:]) != config.image_shape:
         raise ValueError(
             f"The data set {dataset!r} has images of shape {tuple(train_images.shape[1:])} "
@@ -210,20 +278,25 @@ def train(
     try:
         with strategy.scope():
             model = compile_model(build_model(config), learning_rate, clipnorm, jit_compile)
+            # The optimizer's variables are made here, in the scope, as the
+            # model's are. Left to fit, they would be made inside the
+            # replicated step (under MirroredStrategy with two replicas the
+            # step then fails), and a restore could not make them at all.
+            model.optimizer.build(model.trainable_variables)
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
-    os.makedirs(output_dir, exist_ok=True)
-    backup = callbacks_lib.AtomicBackupAndRestore(
-        os.path.join(output_dir, "backup"), save_freq=backup_every
-    )
-    start_epoch = backup.restore(model) or 0  # Before the data: it starts there.
     files = callbacks_lib.ModelFiles(output_dir)
+    backup = callbacks_lib.AtomicBackupAndRestore(
+        os.path.join(output_dir, "backup"), save_freq=backup_every, stateful=[files]
+    )
+    with strategy.scope():
+        start_epoch = backup.restore(model) or 0  # Before the data: it starts there.
     log_dir = os.path.join(output_dir, "logs")
     callbacks = [
         callbacks_lib.StopOnNaN(files.last_path),
+        files,  # Before the backup, which saves its best metric.
         backup,
-        files,
         keras.callbacks.TensorBoard(log_dir, write_graph=False),
     ]
     if sample_every_n_epochs:
@@ -275,8 +348,12 @@ def train(
         )
     if export_base:
         results["export_path"] = serving.export_versioned(model, export_base)
-    with open(os.path.join(output_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+
+    def write_results(path):
+        with open(path, "w") as f:
+            json.dump(results, f, indent=2)
+
+    files_lib.atomic_write(os.path.join(output_dir, "results.json"), write_results)
     return results
 
 

@@ -134,21 +134,22 @@ def save_grid(images, path, *, num_levels=None, num_cols=None, scale=None, paddi
     return atomic_write(os.fspath(path), lambda temporary: picture.save(temporary, format="PNG"))
 
 
-def write_samples_and_completions(model, images, output_dir, seed=0, labels=None):
+def write_samples_and_completions(model, images, output_dir, seed=0, condition=None):
     """Writes `samples.png` and `completions.png` of `model` into `output_dir`.
 
     `samples.png` holds `len(images)` samples; `completions.png` pairs each
     of `images` `[N, H, W, C]` with a completion of its occluded lower half
-    (the paper's Figure 1 and 6), drawn by the one sampler.
+    (the paper's Figure 1 and 6), drawn by the one sampler. A conditional
+    model takes `condition`, one per image (`conditioning`), for both.
 
     Returns:
       dict with `samples_path` and `completions_path`.
     """
     height = model.config.image_shape[0]
-    samples = sampling.sample(model, len(images), seed=(seed, 1), labels=labels)
+    samples = sampling.sample(model, len(images), seed=(seed, 1), condition=condition)
     known = np.zeros(model.config.image_shape, bool)
     known[: height // 2] = True  # The upper half, a prefix in raster order.
-    completions = sampling.complete(model, images, known, seed=(seed, 2), labels=labels)
+    completions = sampling.complete(model, images, known, seed=(seed, 2), condition=condition)
     num_levels = model.config.num_levels
     # Each row of the completion grid alternates originals and completions.
     interleaved = np.stack([images, completions.numpy()], axis=1)

@@ -151,7 +151,8 @@ def stepper_logits(network, images, condition=None):
     """Every step's logits from a network's one-pixel steps over fixed `images`.
 
     Drives the step protocol (`initial_state`, `step` per channel,
-    `end_pixel` after a pixel's last channel) as the sampler does, but on
+    `end_pixel` after a pixel's last channel, `end_row` after a row) as the
+    sampler does, but on
     given images, so the result is comparable with `network(images)`.
 
     Returns:
@@ -168,4 +169,5 @@ def stepper_logits(network, images, condition=None):
                 step_logits, state = network.step(state, images, (i_, j_, c))
                 logits[:, i, j, c] = step_logits
             state = network.end_pixel(state, images, i_, j_)
+        state = network.end_row(state, tf.constant(i))
     return logits

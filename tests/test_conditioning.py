@@ -40,7 +40,7 @@ def _conditions(model, count, seed=0):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("arch", ARCHS)
 def test_images_stay_causal_whatever_the_condition(arch, kind):
-    model = _model(arch, kind)
+    model = _model(arch, kind, num_layers=1)
     conditions = _conditions(model, 2)
     for condition in conditions:
         assert black_box_violations(model, IMAGE_SHAPE, 4, seed=2, condition=condition) == []
@@ -57,12 +57,12 @@ def test_images_stay_causal_whatever_the_condition(arch, kind):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("arch", ARCHS)
 def test_condition_moves_the_logits(arch, kind):
-    model = _model(arch, kind)
+    model = _model(arch, kind, hidden_units=12, output_units=48)
     images = np.repeat(random_images((1,) + IMAGE_SHAPE, 4, seed=1), 2, axis=0)
     logits = model((images, _conditions(model, 2, seed=3))).numpy()
     moved = ~np.isclose(logits[0], logits[1], atol=1e-6).all(-1)  # [H, W, C]
-    # Nearly everywhere: a ReLU of these tiny layers may be off at a few places.
-    assert moved.mean() > 0.8
+    # Nearly everywhere: a ReLU of these small layers may be off at a few places.
+    assert moved.mean() > 0.9
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -76,30 +76,32 @@ def test_normalized_for_every_condition(arch, kind):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("arch", ARCHS)
 def test_cached_steps_equal_the_model(arch, kind):
-    model = _model(arch, kind)
-    images = random_images((2,) + IMAGE_SHAPE, 4, seed=5)
+    """One channel: every step's logits are the model's (C=3 is sampled below)."""
+    model = _model(arch, kind, image_shape=(4, 4, 1))
+    images = random_images((2, 4, 4, 1), 4, seed=5)
     condition = tf.constant(_conditions(model, 2))
     np.testing.assert_allclose(
         stepper_logits(model, images, condition), model((images, condition)).numpy(), atol=1e-5
     )
 
 
-@pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("arch", ARCHS)
-def test_cached_equals_naive(arch, kind, channels):
-    model = _model(arch, kind, image_shape=(2, 2, channels), num_layers=1)
+def test_cached_equals_naive_with_and_without_xla(arch, kind):
+    model = _model(arch, kind, image_shape=(2, 2, 3), num_layers=1)
     condition = _conditions(model, 3)
     naive = sampling.sample(model, 3, seed=(1, 2), method="naive", condition=condition)
     graph = sampling.sample(model, 3, seed=(1, 2), condition=condition, jit_compile=False)
     np.testing.assert_array_equal(graph, naive)
-    if channels == 3:  # XLA compiles the same graph; once per architecture and kind.
+    if (arch, kind) in (("pixel_cnn", "vector"), ("row_lstm", "map"), ("diagonal_bilstm", "map")):
+        # XLA compiles the same graph (seconds per model): each kind and architecture once.
         xla = sampling.sample(model, 3, seed=(1, 2), condition=condition, jit_compile=True)
         np.testing.assert_array_equal(xla, naive)
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize(
+    "arch,kind", [("pixel_cnn", "vector"), ("row_lstm", "map"), ("diagonal_bilstm", "map")]
+)
 def test_keras_round_trip(arch, kind, tmp_path):
     model = _model(arch, kind, num_layers=1)
     inputs = (random_images((2,) + IMAGE_SHAPE, 4), _conditions(model, 2))
@@ -108,17 +110,18 @@ def test_keras_round_trip(arch, kind, tmp_path):
 
 
 def test_distribution_and_complete_take_the_condition():
-    model = _model("row_lstm", "map")
+    image_shape = (2, 4, 3)
+    model = _model("row_lstm", "map", image_shape=image_shape, num_layers=1)
     condition = _conditions(model, 2)
-    images = random_images((2,) + IMAGE_SHAPE, 4)
+    images = random_images((2,) + image_shape, 4)
     dist = prt.PixelRNN(model, conditional_input=condition)
     assert dist.batch_shape == [2]
     expected = prt.head.log_prob(model((images, condition)), images)
     np.testing.assert_allclose(dist.log_prob(images), expected, rtol=1e-5)
-    known = np.zeros(IMAGE_SHAPE, bool)
-    known[:2] = True
+    known = np.zeros(image_shape, bool)
+    known[:1] = True
     completed = sampling.complete(model, images, known, seed=(3, 3), condition=condition)
-    np.testing.assert_array_equal(completed.numpy()[:, :2], images[:, :2])
+    np.testing.assert_array_equal(completed.numpy()[:, :1], images[:, :1])
     np.testing.assert_array_equal(
         completed,
         sampling.complete(model, images, known, seed=(3, 3), condition=condition, method="naive"),

@@ -256,3 +256,21 @@ def test_unprepared_tfds_fails_without_downloading(tmp_path, monkeypatch):
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         data.load(**kwargs)
+
+
+def test_labels_of_local_data_sets(tmp_path):
+    digits = data.load_labels("digits", "test[:10]")
+    assert digits.shape == (10,) and digits.dtype == np.int32 and data.num_classes("digits") == 10
+    labels = np.random.default_rng(0).integers(0, 10, 6)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, magic=2049)
+    loaded = data.load_labels("mnist_idx", "test[2:]", data_dir=tmp_path)
+    np.testing.assert_array_equal(loaded, labels[2:])
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", labels, magic=2051)
+    with pytest.raises(ValueError, match="magic number 2049"):
+        data.load_labels("mnist_idx", "train", data_dir=tmp_path)
+    assert data.num_classes("binarized_mnist") is None
+    with pytest.raises(ValueError, match="'binarized_mnist' has no class labels"):
+        data.load_labels("binarized_mnist", "test")
+    if (SHARED_MNIST / "t10k-labels-idx1-ubyte.gz").exists():
+        counts = np.bincount(data.load_labels("mnist_idx", "test", data_dir=SHARED_MNIST))
+        assert counts.tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

@@ -24,15 +24,41 @@ TINY = (1, 2, 1)  # 16 images of 4 levels: small enough to enumerate and to samp
 
 
 @functools.lru_cache(maxsize=None)
-def _model(arch="pixel_cnn", image_shape=TINY, num_levels=4, num_classes=None, seed=0):
-    config = tiny_config(arch, image_shape, num_levels=num_levels, num_classes=num_classes)
+def _model(
+    arch="pixel_cnn", image_shape=TINY, num_levels=4, num_classes=None, seed=0,
+    condition_shape=None,
+):
+    config = tiny_config(
+        arch, image_shape, num_levels=num_levels, num_classes=num_classes,
+        condition_shape=condition_shape,
+    )
     model = randomize_weights(prt.build_model(config), seed, scale=0.3)
     if num_classes:
         # Strong class biases, so a mixed-up label shows in the samples.
         rng = np.random.default_rng(seed + 100)
-        for layer in model.class_biases:
-            layer.embeddings.assign(rng.normal(0.0, 2.0, layer.embeddings.shape))
+        for variable in model.weights:
+            if variable.name == "embeddings":  # The label embeddings.
+                variable.assign(rng.normal(0.0, 2.0, variable.shape))
     return model
+
+
+# The three kinds of condition (`conditioning`), on TINY images: int labels,
+# float vectors [3] and float maps [1, 1, 2] (upsampled to 1 x 2).
+KINDS = {"labels": dict(num_classes=3), "vector": dict(condition_shape=(3,)),
+         "map": dict(condition_shape=(1, 1, 2))}
+
+
+def _kind_model(kind):
+    return _model(**KINDS[kind])
+
+
+def _conditions(kind, batch_shape, seed=0):
+    """Conditions of `kind` with leading dims `batch_shape`."""
+    rng = np.random.default_rng(seed)
+    if kind == "labels":
+        return rng.integers(0, 3, batch_shape).astype(np.int32)
+    event = KINDS[kind]["condition_shape"]
+    return rng.normal(size=tuple(batch_shape) + event).astype(np.float32)
 
 
 def _numpy_log_prob(logits, images):
@@ -259,9 +285,9 @@ def test_conditional_model_is_causal(arch):
     image_shape = (3, 4, 3)
     model = _model(arch, image_shape, num_classes=3)
     for label in range(3):
-        assert black_box_violations(model, image_shape, 4, seed=2, label=label) == []
+        assert black_box_violations(model, image_shape, 4, seed=2, condition=label) == []
     images = random_images((2,) + image_shape, 4, seed=4)
-    depends = gradient_dependence(model, images, labels=np.array([0, 2], np.int32))
+    depends = gradient_dependence(model, images, condition=np.array([0, 2], np.int32))
     rank = {position: k for k, position in enumerate(flat_order(image_shape))}
     for b in range(2):
         assert not depends[b, ..., 1 - b, :, :, :].any()
@@ -295,6 +321,121 @@ def test_conditional_samples_follow_their_labels():
         assert _total_variation(observed, expected) < 0.06, f"label {label}"
 
 
+# Every kind of condition: labels, vectors, maps.
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_condition_log_prob_is_the_models(kind):
+    model = _kind_model(kind)
+    images = random_images((4,) + TINY, 4, seed=5)
+    condition = _conditions(kind, (4,), seed=1)
+    nll = -prt.head.log_prob(model((images, condition)), images)
+    dist = prt.PixelRNN(model, conditional_input=condition)
+    assert dist.batch_shape == [4]
+    np.testing.assert_allclose(dist.log_prob(images), -nll, rtol=1e-5)
+    np.testing.assert_allclose(tf.function(dist.log_prob)(images), -nll, rtol=1e-5)
+    # The condition matters, and each image's own is used.
+    other = _conditions(kind, (4,), seed=2)
+    assert not np.allclose(prt.PixelRNN(model, conditional_input=other).log_prob(images), -nll)
+    np.testing.assert_allclose(
+        prt.PixelRNN(model, conditional_input=condition[2]).log_prob(images[2]), -nll[2],
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("batch_shape", [(), (3,), (2, 3)])
+def test_condition_batch_shapes_and_samples(kind, batch_shape):
+    model = _kind_model(kind)
+    condition = _conditions(kind, batch_shape, seed=3)
+    # The naive sampler: no XLA compilation per shape (TINY has 2 pixels).
+    dist = prt.PixelRNN(model, conditional_input=condition, sample_method="naive")
+    assert dist.batch_shape == batch_shape
+    assert list(dist.batch_shape_tensor().numpy()) == list(batch_shape)
+    images = random_images(batch_shape + TINY, 4, seed=6)
+    log_prob = dist.log_prob(images)
+    assert log_prob.shape == batch_shape
+    flat = condition.reshape((-1,) + condition.shape[len(batch_shape):])
+    expected = prt.head.log_prob(model((images.reshape((-1,) + TINY), flat)), images.reshape(
+        (-1,) + TINY))
+    np.testing.assert_allclose(log_prob.numpy().reshape(-1), expected, rtol=1e-5)
+    samples = dist.sample(2, seed=(1, 2))
+    assert samples.shape == (2,) + batch_shape + TINY and samples.dtype == tf.int32
+    if len(batch_shape) == 1:  # Once per kind: sampling is the costly part.
+        np.testing.assert_array_equal(dist.sample(2, seed=(1, 2)), samples)
+        # [n, batch...] row-major: the sampler's images for the conditions in that order.
+        tiled = np.concatenate([condition, condition])
+        np.testing.assert_array_equal(
+            samples.numpy().reshape((-1,) + TINY),
+            prt.sampling.sample(model, len(tiled), seed=(1, 2), method="naive", condition=tiled),
+        )
+    density = prt.Dequantized(dist)
+    assert density.batch_shape == batch_shape
+    np.testing.assert_allclose(density.log_prob(images + 0.5), log_prob, rtol=1e-6)
+    if batch_shape:
+        # tfp slices the condition by its event_ndims (0, 1 or 3).
+        sliced = dist[..., 1:]
+        assert sliced.batch_shape == batch_shape[:-1] + (batch_shape[-1] - 1,)
+        np.testing.assert_allclose(sliced.log_prob(images[..., 1:, :, :, :]), log_prob[..., 1:],
+                                   rtol=1e-6)
+        independent = tfd.Independent(dist, reinterpreted_batch_ndims=len(batch_shape))
+        np.testing.assert_allclose(independent.log_prob(images), tf.reduce_sum(log_prob),
+                                   rtol=1e-5)
+
+
+def test_joint_distribution_with_a_vector_prior():
+    model = _kind_model("vector")
+    joint = tfd.JointDistributionNamed(dict(
+        vector=tfd.Sample(tfd.Normal(0.0, 1.0), 3),
+        image=lambda vector: prt.PixelRNN(model, conditional_input=vector, sample_method="naive"),
+    ))
+    draw = joint.sample(4, seed=(1, 2))
+    assert draw["vector"].shape == (4, 3) and draw["image"].shape == (4,) + TINY
+    by_hand = tfd.Sample(tfd.Normal(0.0, 1.0), 3).log_prob(draw["vector"]) + prt.PixelRNN(
+        model, conditional_input=draw["vector"]
+    ).log_prob(draw["image"])
+    np.testing.assert_allclose(joint.log_prob(draw), by_hand, rtol=1e-5)
+
+
+# (kind, condition of 2 images, error pattern) for `PixelRNN` and the sampler.
+BAD_CONDITIONS = [
+    ("labels", np.array([0.5, 1.9]), r"`{}` to be int labels.*float64"),
+    ("labels", np.array([0, 3]), r"`{}` values in \[0, 3\)"),
+    ("vector", np.zeros([2, 3], np.int32), r"`{}` to be a float vector.*int32"),
+    ("vector", np.zeros([2, 4], np.float32), r"`{}` of shape \[batch, 3\].*\(2, 4\)"),
+    ("vector", np.array([[0.0, np.nan, 1.0]] * 2, np.float32), r"`{}` to be finite"),
+    ("map", np.zeros([2, 1, 2, 2], np.float32), r"`{}` of shape \[batch, 1, 1, 2\]"),
+    ("map", np.zeros([2, 1, 1], np.float32), r"`{}` of shape \[(batch, )?1, 1, 2\]"),
+    ("map", np.full([2, 1, 1, 2], np.inf, np.float32), r"`{}` to be finite"),
+]
+
+
+@pytest.mark.parametrize("kind, condition, pattern", BAD_CONDITIONS)
+def test_bad_conditions_name_the_argument(kind, condition, pattern):
+    model = _kind_model(kind)
+    with pytest.raises(ValueError, match=pattern.format("conditional_input")):
+        prt.PixelRNN(model, conditional_input=condition)
+    with pytest.raises(ValueError, match=pattern.format("condition")):
+        prt.sampling.sample(model, 2, seed=(1, 2), condition=condition)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_sampler_wants_one_condition_per_image(kind):
+    model = _kind_model(kind)
+    with pytest.raises(ValueError, match=r"`condition` with 3 rows.*\(2"):
+        prt.sampling.sample(model, 3, seed=(1, 2), condition=_conditions(kind, (2,)))
+    with pytest.raises(ValueError, match=r"`condition`"):
+        prt.sampling.sample(model, 2, seed=(1, 2))
+    with pytest.raises(ValueError, match=r"pass `conditional_input`"):
+        prt.PixelRNN(model)
+    if kind == "labels":
+        # [B, 1] labels would broadcast one label per row: refused, not reshaped.
+        with pytest.raises(ValueError, match=r"`condition` of shape \[batch\].*\(2, 1\)"):
+            prt.sampling.sample(model, 2, seed=(1, 2), condition=np.zeros([2, 1], np.int32))
+    with pytest.raises(ValueError, match=r"`conditional_input` must be None"):
+        prt.PixelRNN(_model(), conditional_input=_conditions(kind, (2,)))
+
+
 # Bad input.
 
 
@@ -325,7 +466,7 @@ def test_bad_labels_and_arguments_name_the_argument():
         prt.PixelRNN(conditional, conditional_input=[1, 3])
     with pytest.raises(ValueError, match=r"`conditional_input`.*float32"):
         prt.PixelRNN(conditional, conditional_input=[1.0])
-    with pytest.raises(ValueError, match=r"num_classes=3.*`conditional_input`.*None"):
+    with pytest.raises(ValueError, match=r"int labels.*in \[0, 3\).*pass `conditional_input`"):
         prt.PixelRNN(conditional)
     with pytest.raises(ValueError, match=r"num_classes=None.*`conditional_input` must be None"):
         prt.PixelRNN(plain, conditional_input=[0])

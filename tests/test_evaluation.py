@@ -25,9 +25,23 @@ NUM_LEVELS = 4  # Not 256: the dequantized units must use ln(num_levels).
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _model(num_classes=None, image_shape=IMAGE_SHAPE, num_levels=NUM_LEVELS):
-    config = tiny_config("row_lstm", image_shape, num_levels=num_levels, num_classes=num_classes)
+def _model(num_classes=None, image_shape=IMAGE_SHAPE, num_levels=NUM_LEVELS,
+           condition_shape=None):
+    config = tiny_config("row_lstm", image_shape, num_levels=num_levels, num_classes=num_classes,
+                         condition_shape=condition_shape)
     return randomize_weights(prt.build_model(config), seed=0, scale=0.3)
+
+
+# The three kinds of condition: labels, vectors [2], maps [1, 1, 2] (upsampled to 2 x 3).
+KINDS = {"labels": dict(num_classes=3), "vector": dict(condition_shape=(2,)),
+         "map": dict(condition_shape=(1, 1, 2))}
+
+
+def _conditions(kind, count, seed=0):
+    rng = np.random.default_rng(seed)
+    if kind == "labels":
+        return (np.arange(count, dtype=np.int32) + seed) % 3
+    return rng.normal(size=(count,) + KINDS[kind]["condition_shape"]).astype(np.float32)
 
 
 def _hand_nats(logits, images):
@@ -73,15 +87,17 @@ def test_evaluate_matches_hand_computation_for_every_input_kind():
         _assert_results(prt.evaluate(model, inputs, batch_size=batch_size), expected)
 
 
-def test_evaluate_class_conditional():
-    model = _model(num_classes=3)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_evaluate_conditional(kind):
+    model = _model(**KINDS[kind])
     images = random_images((9,) + IMAGE_SHAPE, NUM_LEVELS, seed=2)
-    labels = np.arange(9, dtype=np.int32) % 3
-    expected = _expected(_hand_nats(model((images, labels)), images))
-    _assert_results(prt.evaluate(model, images, batch_size=4, labels=labels), expected)
-    pairs = tf.data.Dataset.from_tensor_slices((images, labels))
+    condition = _conditions(kind, 9)
+    expected = _expected(_hand_nats(model((images, condition)), images))
+    _assert_results(prt.evaluate(model, images, batch_size=4, condition=condition), expected)
+    pairs = tf.data.Dataset.from_tensor_slices((images, condition))
     _assert_results(prt.evaluate(model, pairs, batch_size=5), expected)
-    other = prt.evaluate(model, images, labels=(labels + 1) % 3)
+    _assert_results(prt.evaluate(model, pairs.batch(4)), expected)
+    other = prt.evaluate(model, images, condition=_conditions(kind, 9, seed=1))
     assert not np.isclose(other["nats"], expected["nats"])
 
 
@@ -110,18 +126,29 @@ def test_evaluate_bad_arguments():
     model, conditional = _model(), _model(num_classes=3)
     images = random_images((4,) + IMAGE_SHAPE, NUM_LEVELS)
     labels = np.zeros(4, np.int32)
-    with pytest.raises(ValueError, match=r"is class-conditional.*pass labels"):
+    with pytest.raises(ValueError, match=r"conditioned on int labels.*pass `condition`"):
         prt.evaluate(conditional, images)
-    with pytest.raises(ValueError, match=r"is not class-conditional.*Received: labels"):
-        prt.evaluate(model, images, labels=labels)
-    with pytest.raises(ValueError, match=r"is not class-conditional"):
+    with pytest.raises(ValueError, match=r"conditioned on int labels.*\(images, condition\)"):
+        prt.evaluate(conditional, tf.data.Dataset.from_tensor_slices(images))
+    with pytest.raises(ValueError, match=r"takes no condition.*`condition` must be None"):
+        prt.evaluate(model, images, condition=labels)
+    with pytest.raises(ValueError, match=r"takes no condition"):
         prt.evaluate(model, tf.data.Dataset.from_tensor_slices((images, labels)))
-    with pytest.raises(ValueError, match=r"`labels` of shape \[4\].*\(3,\)"):
-        prt.evaluate(conditional, images, labels=labels[:3])
-    with pytest.raises(ValueError, match=r"`labels` values in \[0, 3\)"):
-        prt.evaluate(conditional, images, labels=labels + 3)
-    with pytest.raises(ValueError, match=r"Pass labels inside the tf.data.Dataset"):
-        prt.evaluate(conditional, tf.data.Dataset.from_tensor_slices(images), labels=labels)
+    with pytest.raises(ValueError, match=r"`condition` with 4 rows.*\(3,\)"):
+        prt.evaluate(conditional, images, condition=labels[:3])
+    with pytest.raises(ValueError, match=r"`condition` values in \[0, 3\)"):
+        prt.evaluate(conditional, images, condition=labels + 3)
+    with pytest.raises(ValueError, match=r"`condition` to be int labels.*float"):
+        prt.evaluate(conditional, images, condition=labels + 0.5)
+    with pytest.raises(ValueError, match=r"`condition` values in \[0, 3\)"):
+        prt.evaluate(conditional, tf.data.Dataset.from_tensor_slices((images, labels - 1)))
+    with pytest.raises(ValueError, match=r"Pass the condition inside the tf.data.Dataset"):
+        prt.evaluate(conditional, tf.data.Dataset.from_tensor_slices(images), condition=labels)
+    vector = _model(condition_shape=(2,))
+    with pytest.raises(ValueError, match=r"`condition` of shape \[batch, 2\]"):
+        prt.evaluate(vector, images, condition=np.zeros([4, 3], np.float32))
+    with pytest.raises(ValueError, match=r"`condition` to be finite"):
+        prt.evaluate(vector, images, condition=np.full([4, 2], np.nan, np.float32))
     with pytest.raises(ValueError, match=r"`dataset`.*integer dtype.*float"):
         prt.evaluate(model, images.astype(np.float32))
     with pytest.raises(ValueError, match=r"`dataset`.*integer.*float32"):
@@ -171,3 +198,19 @@ def test_main_prints_a_table_for_a_saved_model(tmp_path):
     assert unknown.returncode != 0
     expected_error = r"Unknown --dataset='no_such_data'. Expected one of \[.*'digits'"
     assert re.search(expected_error, unknown.stderr), unknown.stderr[-2000:]
+
+
+def test_main_conditions_a_label_model_on_the_data_sets_labels(tmp_path):
+    config = tiny_config("pixel_cnn", (8, 8, 1), num_levels=2, hidden_units=3, num_classes=10)
+    model = randomize_weights(prt.build_model(config), seed=1, scale=0.3)
+    path = str(tmp_path / "labels.keras")
+    model.save(path)
+    split = "test[:20]"
+    result = _run_main(f"--model={path}", "--dataset=digits", f"--split={split}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    images = data.load("digits", split, num_levels=2, as_numpy=True)
+    labels = data.load_labels("digits", split)
+    assert labels.shape == (20,) and labels.dtype == np.int32 and labels.max() < 10
+    expected = prt.evaluate(model, images, condition=labels)
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| digits"))
+    assert row.startswith(f"| digits {split} | 20 | {expected['nats']:.3f} ± "), result.stdout

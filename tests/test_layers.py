@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from pixel_rnn_tf import layers
 from pixel_rnn_tf import masking
+from pixel_rnn_tf.layers import stepping
 
 
 def _sigmoid(x):
@@ -225,6 +226,10 @@ def test_one_pixel_steps_equal_call(cls, kwargs):
             _, cache = layer.step(cache, tf.constant(x[:, i, j] * 0.5), i_, j_)
             outputs, cache = layer.step(cache, tf.constant(x[:, i, j]), i_, j_)
             np.testing.assert_allclose(outputs, expected[:, i, j], atol=1e-5)
+        if isinstance(layer, stepping.Composite):
+            _, cache = layer.end_row(cache, tf.constant(i), tf.constant(x[:, 0, 0]))
+        else:
+            cache = layer.end_row(cache, tf.constant(i))
 
 
 @pytest.mark.parametrize("hw", [(4, 5), (5, 3)])

@@ -49,6 +49,31 @@ def test_sample_main(trained, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["completions.png", "samples.png"]
 
 
+def test_sample_main_refuses_a_split_smaller_than_num_samples(trained, tmp_path):
+    output_dir, _ = trained
+    result = _run(
+        "pixel_rnn_tf.sample", f"--model={output_dir / 'model.keras'}", "--split=test[:2]",
+        "--num_samples=3", f"--output_dir={tmp_path}",
+    )
+    assert result.returncode != 0
+    assert "holds 2 images, fewer than --num_samples=3" in result.stderr
+    assert os.listdir(tmp_path) == []  # Not silently 2 samples and completions.
+
+
+def test_sample_main_takes_a_condition(tmp_path):
+    import pixel_rnn_tf as prt
+
+    config = prt.configs.get("digits_pixel_cnn", num_layers=1, hidden_units=4, num_classes=3)
+    path = tmp_path / "labels.keras"
+    prt.build_model(config).save(path)
+    result = _run(
+        "pixel_rnn_tf.sample", f"--model={path}", "--num_samples=3", "--condition=2,0,1",
+        f"--output_dir={tmp_path / 'out'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(os.listdir(tmp_path / "out")) == ["completions.png", "samples.png"]
+
+
 @pytest.mark.parametrize(
     "flag,message",
     [

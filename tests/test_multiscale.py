@@ -42,11 +42,12 @@ def test_order_puts_the_subsampled_positions_first():
     assert order[4:7] == [(0, 1, 0), (0, 3, 0), (1, 0, 0)]
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("small_arch,large_arch", PAIRS)
+@pytest.mark.parametrize(
+    "small_arch,large_arch,channels", [PAIRS[0] + (1,), PAIRS[1] + (3,), PAIRS[2] + (3,)]
+)
 def test_causality_in_the_multiscale_order(small_arch, large_arch, channels):
     image_shape = (4, 6, channels)
-    model = _model(small_arch, large_arch, image_shape, num_layers=2)
+    model = _model(small_arch, large_arch, image_shape)
     assert black_box_violations(model, image_shape, 4, seed=1) == []
     images = random_images((2,) + image_shape, 4, seed=2)
     depends = gradient_dependence(model, images)  # [b, i, j, c, b2, i2, j2, c2]
@@ -105,20 +106,21 @@ def test_sample_frequencies_match_probabilities():
     assert _chi_square_p_value(raster_counts, expected) < 1e-6
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("small_arch,large_arch", PAIRS)
+@pytest.mark.parametrize(
+    "small_arch,large_arch,channels", [pair + (3,) for pair in PAIRS] + [PAIRS[1] + (1,)]
+)
 def test_cached_equals_naive(small_arch, large_arch, channels):
-    model = _model(small_arch, large_arch, (4, 4, channels), scale=0.3)
+    model = _model(small_arch, large_arch, (2, 4, channels), scale=0.3)
     naive = sampling.sample(model, 3, seed=(1, 2), method="naive")
     graph = sampling.sample(model, 3, seed=(1, 2), jit_compile=False)
     np.testing.assert_array_equal(graph, naive)
-    if channels == 3:
+    if small_arch == large_arch:  # XLA compiles the same graphs: once.
         np.testing.assert_array_equal(sampling.sample(model, 3, seed=(1, 2)), naive)
     assert len(np.unique(naive)) > 1
 
 
 def test_complete_fills_in_the_models_order():
-    image_shape = (4, 4, 1)
+    image_shape = (2, 4, 1)
     model = _model("row_lstm", "diagonal_bilstm", image_shape, scale=0.3)
     images = random_images((3,) + image_shape, 4, seed=3)
     known = np.random.default_rng(0).random((3,) + image_shape) < 0.5

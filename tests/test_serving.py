@@ -31,14 +31,17 @@ from helpers import tiny_config
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.slow
 
-# (arch, image_shape, num_levels, num_classes): every architecture; binary
-# data (values 2..255 must be refused); 3 colors, 8 bits, class-conditional.
+# (arch, image_shape, num_levels, condition): every architecture; binary
+# data (values 2..255 must be refused); conditioned on a float map [1, 2, 2]
+# (upsampled to 3 x 4); 3 colors, 8 bits, conditioned on labels.
 CASES = {
-    "pixel_cnn": ("pixel_cnn", (3, 4, 1), 2, None),
-    "row_lstm": ("row_lstm", (3, 4, 1), 4, None),
-    "diagonal_bilstm": ("diagonal_bilstm", (3, 4, 1), 4, None),
-    "diagonal_bilstm_rgb_conditional": ("diagonal_bilstm", (3, 4, 3), 256, 3),
-    "pixel_cnn_rgb_xla_sampling": ("pixel_cnn", (3, 4, 3), 4, None),
+    "pixel_cnn": ("pixel_cnn", (3, 4, 1), 2, {}),
+    "row_lstm": ("row_lstm", (3, 4, 1), 4, {}),
+    "diagonal_bilstm_map_conditional": (
+        "diagonal_bilstm", (3, 4, 1), 4, dict(condition_shape=(1, 2, 2))
+    ),
+    "diagonal_bilstm_rgb_conditional": ("diagonal_bilstm", (3, 4, 3), 256, dict(num_classes=3)),
+    "pixel_cnn_rgb_xla_sampling": ("pixel_cnn", (3, 4, 3), 4, {}),
 }
 # Exported with `sampling_jit_compile=True`: the row loop of `sample` and
 # `complete` compiled by XLA in the SavedModel, drawing the same images.
@@ -60,6 +63,17 @@ def _load_script(name):
 client = _load_script("client")
 
 
+def _conditions(config, count, seed=0):
+    """`count` conditions of `config`'s kind (labels, vectors or maps), or None."""
+    kind = prt.conditioning.kind(config)
+    if kind is None:
+        return None
+    if kind == "labels":
+        return (np.arange(count, dtype=np.int32) + seed) % config.num_classes
+    shape = (count,) + prt.conditioning.event_shape(config)
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
 def _known_mask(image_shape, batch):
     """The upper half known (a raster-order prefix), plus one later pixel."""
     known = np.zeros((batch,) + image_shape, bool)
@@ -72,43 +86,41 @@ class Export:
     """One exported case: the model, its inputs, the SavedModel path."""
 
     def __init__(self, name, base):
-        arch, image_shape, num_levels, num_classes = CASES[name]
-        config = tiny_config(arch, image_shape, num_levels=num_levels, num_classes=num_classes)
+        arch, image_shape, num_levels, condition = CASES[name]
+        config = tiny_config(arch, image_shape, num_levels=num_levels, **condition)
         self.name = name
         self.config = config
         self.model = randomize_weights(prt.build_model(config), seed=3, scale=0.3)
         self.images = random_images((BATCH,) + image_shape, num_levels, seed=1).astype(np.uint8)
         self.known = _known_mask(image_shape, BATCH)
-        self.labels = (
-            np.arange(BATCH, dtype=np.int32) % num_classes if num_classes else None
-        )
-        self.sample_labels = self.labels[:NUM_SAMPLES] if num_classes else None
+        self.condition = _conditions(config, BATCH)
+        self.sample_condition = _conditions(config, NUM_SAMPLES, seed=1)
         self.path = serving.export_versioned(
             self.model, os.path.join(base, name), max_samples=MAX_SAMPLES,
             sampling_jit_compile=name in XLA_SAMPLING_CASES,
         )
 
     def model_inputs(self, images):
-        return images if self.labels is None else (images, self.labels[: len(images)])
+        return images if self.condition is None else (images, self.condition[: len(images)])
 
-    def with_labels(self, inputs, labels):
-        return inputs if labels is None else {**inputs, "labels": labels}
+    def with_condition(self, inputs, condition):
+        return inputs if condition is None else {**inputs, "condition": condition}
 
     def requests(self):
         """`{signature: inputs}` of the requests the tests make, as numpy arrays."""
         sample = dict(num_samples=np.int32(NUM_SAMPLES), temperature=np.float32(1.0))
         return {
-            "log_prob": self.with_labels({"images": self.images}, self.labels),
-            "serving_default": self.with_labels({"images": self.images}, self.labels),
-            "sample": self.with_labels({**sample, "seed": SEED}, self.sample_labels),
-            "sample_again": self.with_labels({**sample, "seed": SEED}, self.sample_labels),
-            "sample_other_seed": self.with_labels(
-                {**sample, "seed": OTHER_SEED}, self.sample_labels
+            "log_prob": self.with_condition({"images": self.images}, self.condition),
+            "serving_default": self.with_condition({"images": self.images}, self.condition),
+            "sample": self.with_condition({**sample, "seed": SEED}, self.sample_condition),
+            "sample_again": self.with_condition({**sample, "seed": SEED}, self.sample_condition),
+            "sample_other_seed": self.with_condition(
+                {**sample, "seed": OTHER_SEED}, self.sample_condition
             ),
-            "complete": self.with_labels(
+            "complete": self.with_condition(
                 {"images": self.images, "known": self.known, "seed": SEED,
                  "temperature": np.float32(1.0)},
-                self.labels,
+                self.condition,
             ),
         }
 
@@ -229,7 +241,7 @@ def test_sample_is_seeded_and_matches_the_library(name, exports, isolated):
     assert images.max() < export.config.num_levels
     np.testing.assert_array_equal(images, output(name, "sample_again", "images"))
     expected = sampling.sample(
-        export.model, NUM_SAMPLES, seed=tf.constant(SEED), labels=export.sample_labels
+        export.model, NUM_SAMPLES, seed=tf.constant(SEED), condition=export.sample_condition
     )
     np.testing.assert_array_equal(images, expected.numpy())
     # A different seed gives different images (36+ draws: equal by chance is negligible).
@@ -245,7 +257,8 @@ def test_complete_keeps_known_pixels(name, exports, isolated):
     np.testing.assert_array_equal(completed[export.known], export.images[export.known])
     assert completed.max() < export.config.num_levels
     expected = sampling.complete(
-        export.model, export.images, export.known, seed=tf.constant(SEED), labels=export.labels
+        export.model, export.images, export.known, seed=tf.constant(SEED),
+        condition=export.condition,
     )
     np.testing.assert_array_equal(completed, expected.numpy())
 
@@ -289,22 +302,22 @@ def test_saved_model_cli_show_lists_signatures(exports):
     export = exports["diagonal_bilstm_rgb_conditional"]
     shown = _parse_show_all(_saved_model_cli("show", "--all", "--dir", export.path))
     images = ("DT_UINT8", "(-1, 3, 4, 3)")
-    labels = ("DT_INT32", "(-1)")
+    condition = ("DT_INT32", "(-1)")
     seed, temperature = ("DT_INT32", "(2)"), ("DT_FLOAT", "()")
     likelihood = {
-        "inputs": {"images": images, "labels": labels},
+        "inputs": {"images": images, "condition": condition},
         "outputs": {"log_prob": ("DT_FLOAT", "(-1)"), "bits_per_dim": ("DT_FLOAT", "(-1)")},
     }
     assert shown["serving_default"] == likelihood
     assert shown["log_prob"] == likelihood
     assert shown["sample"] == {
         "inputs": {"num_samples": ("DT_INT32", "()"), "seed": seed,
-                   "temperature": temperature, "labels": labels},
+                   "temperature": temperature, "condition": condition},
         "outputs": {"images": images},
     }
     assert shown["complete"] == {
         "inputs": {"images": images, "known": ("DT_BOOL", "(-1, 3, 4, 3)"), "seed": seed,
-                   "temperature": temperature, "labels": labels},
+                   "temperature": temperature, "condition": condition},
         "outputs": {"images": images},
     }
 
@@ -315,13 +328,13 @@ def test_saved_model_cli_run_gives_the_same_log_prob(exports, tmp_path):
     # loader restores but the SavedModel's restore op does not.
     export = exports["diagonal_bilstm_rgb_conditional"]
     np.save(tmp_path / "images.npy", export.images)
-    np.save(tmp_path / "labels.npy", export.labels)
+    np.save(tmp_path / "condition.npy", export.condition)
     _saved_model_cli(
         "run", "--dir", export.path, "--tag_set", "serve", "--signature_def", "log_prob",
-        "--inputs", f"images={tmp_path / 'images.npy'};labels={tmp_path / 'labels.npy'}",
+        "--inputs", f"images={tmp_path / 'images.npy'};condition={tmp_path / 'condition.npy'}",
         "--outdir", str(tmp_path / "out"),
     )
-    expected = prt.head.log_prob(export.model((export.images, export.labels)), export.images)
+    expected = prt.head.log_prob(export.model(export.model_inputs(export.images)), export.images)
     np.testing.assert_allclose(np.load(tmp_path / "out" / "log_prob.npy"), expected, atol=1e-4)
 
 
@@ -333,7 +346,7 @@ def test_log_prob_compiles_with_xla(name, exports):
     export = exports[name]
     loaded = tf.saved_model.load(export.path)  # Keeps the variables alive.
     signature = loaded.signatures["log_prob"]
-    inputs = export.with_labels({"images": tf.constant(export.images)}, export.labels)
+    inputs = export.with_condition({"images": tf.constant(export.images)}, export.condition)
     compiled = tf.function(lambda inputs: signature(**inputs), jit_compile=True)
     hlo = compiled.experimental_get_compiler_ir(inputs)(stage="hlo")
     assert "HloModule" in hlo
@@ -410,7 +423,8 @@ def _bad_requests(export):
     n = tf.constant(NUM_SAMPLES)
 
     def lab(size):
-        return {} if export.labels is None else {"labels": tf.range(size, dtype=tf.int32) % 3}
+        condition = _conditions(export.config, size)
+        return {} if condition is None else {"condition": tf.constant(condition)}
 
     cases = [
         ("log_prob", {"images": tf.cast(images, tf.int32), **lab(BATCH)}, None),
@@ -468,23 +482,53 @@ def _bad_requests(export):
                 ("complete", {"images": bad, "known": known, "seed": seed, "temperature": one,
                               **lab(BATCH)}, "`images` values must be <"),
             ]
-    if export.labels is not None:
+    kind = prt.conditioning.kind(export.config)
+    one_per_image = "Expected `condition` one per image"
+    if kind == "labels":
         cases += [
-            ("log_prob", {"images": images, "labels": tf.constant([0, 1, 2, 3, 0])},
-             "`labels` values must be <"),
-            ("log_prob", {"images": images, "labels": tf.constant([0, -1, 2, 1, 0])},
-             "`labels` values must be >="),
-            ("log_prob", {"images": images, "labels": tf.constant([1])}, r"len\(labels\)"),
+            ("log_prob", {"images": images, "condition": tf.constant([0, 1, 2, 3, 0])},
+             "`condition` values must be <"),
+            ("log_prob", {"images": images, "condition": tf.constant([0, -1, 2, 1, 0])},
+             "`condition` values must be >="),
+            ("log_prob", {"images": images, "condition": tf.constant([1])}, one_per_image),
+            ("log_prob", {"images": images, "condition": tf.zeros([BATCH, 1], tf.int32)},
+             SHAPE_ERROR.format("condition")),
+            ("log_prob", {"images": images, "condition": tf.constant([0.5, 1.9, 0, 0, 0])}, None),
             ("log_prob", {"images": images}, None),  # A missing input.
             ("sample", {"num_samples": n, "seed": seed, "temperature": one,
-                        "labels": tf.constant([0, 5, 1])}, "`labels` values must be <"),
+                        "condition": tf.constant([0, 5, 1])}, "`condition` values must be <"),
             ("sample", {"num_samples": n, "seed": seed, "temperature": one,
-                        "labels": tf.constant([0, 1])}, r"len\(labels\)"),
+                        "condition": tf.constant([0, 1])}, one_per_image),
             ("complete", {"images": images, "known": known, "seed": seed, "temperature": one,
-                          "labels": tf.constant([0, 1, 2, 3, 4])}, "`labels` values must be <"),
+                          "condition": tf.constant([0, 1, 2, 3, 4])},
+             "`condition` values must be <"),
+        ]
+    elif kind is not None:
+        good = _conditions(export.config, BATCH)
+        nan = good.copy()
+        nan[1].flat[0] = np.nan
+        cases += [
+            ("log_prob", {"images": images, "condition": tf.constant(nan)},
+             "`condition` must be finite"),
+            ("log_prob", {"images": images, "condition": tf.constant(good[:1])}, one_per_image),
+            ("log_prob", {"images": images, "condition": tf.constant(good[..., :1])},
+             SHAPE_ERROR.format("condition")),
+            ("log_prob", {"images": images, "condition": tf.constant(good[0])},
+             SHAPE_ERROR.format("condition")),
+            ("log_prob", {"images": images, "condition": tf.cast(good, tf.int32)}, None),
+            ("log_prob", {"images": images}, None),  # A missing input.
+            ("sample", {"num_samples": n, "seed": seed, "temperature": one,
+                        "condition": tf.constant(good[:2])}, one_per_image),
+            ("sample", {"num_samples": n, "seed": seed, "temperature": one,
+                        "condition": tf.constant(nan[:NUM_SAMPLES])}, "`condition` must be finite"),
+            ("complete", {"images": images, "known": known, "seed": seed, "temperature": one,
+                          "condition": tf.constant(np.full_like(good, np.inf))},
+             "`condition` must be finite"),
         ]
     else:
-        cases.append(("log_prob", {"images": images, "labels": tf.zeros([BATCH], tf.int32)}, None))
+        cases.append(
+            ("log_prob", {"images": images, "condition": tf.zeros([BATCH], tf.int32)}, None)
+        )
     return cases
 
 
@@ -504,7 +548,7 @@ def test_bad_requests_are_invalid_argument(name, exports):
                 loaded.signatures[signature](**inputs)
                 pytest.fail(f"{described} was accepted")
     # And good requests still pass after the bad ones.
-    good = export.with_labels({"images": tf.constant(export.images)}, export.labels)
+    good = export.with_condition({"images": tf.constant(export.images)}, export.condition)
     assert loaded.signatures["log_prob"](**good)["log_prob"].shape == (BATCH,)
 
 
@@ -677,6 +721,37 @@ def test_killed_export_leaves_no_version(tmp_path):
     assert serving.next_version(str(base)) == 1
 
 
+def test_version_folders_are_readable_by_other_users(exports):
+    """The umask's mode, not mkdtemp's 0700: TF Serving may run as another user."""
+    path = exports["pixel_cnn"].path
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o777 & ~umask
+    if os.geteuid() != 0:
+        pytest.skip("reading the export as user nobody needs root (os.setuid)")
+    # Opened as root, walked as nobody: pytest's own directories above it are 0700.
+    code = f"""
+import os, pwd, stat
+base = os.open({os.path.dirname(path)!r}, os.O_RDONLY)
+user = pwd.getpwnam("nobody")
+os.setgid(user.pw_gid); os.setuid(user.pw_uid)
+
+def read(dir_fd, name):
+    fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        return sum(read(fd, entry) for entry in os.listdir(fd))
+    return len(os.read(fd, 1 << 30))
+
+print(read(base, {os.path.basename(path)!r}))
+"""
+    result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    if "KeyError" in result.stderr:
+        pytest.skip("no user nobody to read as")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) > 0
+
+
 def test_export_cli(small_model, tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -739,26 +814,28 @@ def test_rest_requests():
     json.dumps(body)
 
     inputs = client.signature_inputs(
-        "sample", num_samples=4, seed=(1, 2), temperature=0.5, labels=[0, 1, 2, 3]
+        "sample", num_samples=4, seed=(1, 2), temperature=0.5, condition=[0, 1, 2, 3]
     )
     assert {k: (v.dtype, v.shape) for k, v in inputs.items()} == {
         "num_samples": (np.int32, ()), "seed": (np.int32, (2,)),
-        "temperature": (np.float32, ()), "labels": (np.int32, (4,)),
+        "temperature": (np.float32, ()), "condition": (np.int32, (4,)),
     }
     assert client.rest_request("sample", inputs)["inputs"] == {
-        "num_samples": 4, "seed": [1, 2], "temperature": 0.5, "labels": [0, 1, 2, 3]
+        "num_samples": 4, "seed": [1, 2], "temperature": 0.5, "condition": [0, 1, 2, 3]
     }
+    vectors = client.signature_inputs("log_prob", images=images, condition=np.ones([2, 3]))
+    assert vectors["condition"].dtype == np.float32 and vectors["condition"].shape == (2, 3)
     with pytest.raises(ValueError, match="columnar"):
         client.rest_request("sample", inputs, row_format=True)
 
     known = np.ones([2, 3, 4, 1], bool)
     inputs = client.signature_inputs(
-        "complete", images=images, known=known, seed=[1, 2], temperature=1.0, labels=[1, 0]
+        "complete", images=images, known=known, seed=[1, 2], temperature=1.0, condition=[1, 0]
     )
     rows = client.rest_request(
-        "complete", {k: inputs[k] for k in ("images", "known", "labels")}, row_format=True
+        "complete", {k: inputs[k] for k in ("images", "known", "condition")}, row_format=True
     )["instances"]
-    assert len(rows) == 2 and rows[1]["labels"] == 0 and rows[0]["known"][0][0] == [True]
+    assert len(rows) == 2 and rows[1]["condition"] == 0 and rows[0]["known"][0][0] == [True]
 
     assert client.rest_url() == "http://localhost:8501/v1/models/pixel_rnn:predict"
     assert client.rest_url("srv", 9000, "m", version=3) == (
@@ -775,6 +852,8 @@ def test_rest_requests():
         ("sample", dict(num_samples=2, seed=[1, 2]), "missing=\\['temperature'\\]"),
         ("log_prob", dict(images=np.zeros([1, 2, 2, 1]), seed=[1, 2]), "unexpected=\\['seed'\\]"),
         ("predict", dict(images=np.zeros([1, 2, 2, 1])), "signature_name"),
+        ("log_prob", dict(images=np.zeros([1, 2, 2, 1]), condition=np.array([True])),
+         "`condition` to be int labels or float"),
     ],
 )
 def test_client_input_errors(signature, inputs, message):
@@ -798,7 +877,7 @@ def test_grpc_request():
     )
     inputs = client.signature_inputs(
         "complete", images=np.ones([2, 3, 4, 1]), known=np.zeros([2, 3, 4, 1], bool),
-        seed=[1, 2], temperature=0.7, labels=[0, 1],
+        seed=[1, 2], temperature=0.7, condition=[0, 1],
     )
     request = client.grpc_request("complete", inputs, model_name="pixel_rnn", version=4)
     assert request.model_spec.name == "pixel_rnn"
@@ -806,7 +885,7 @@ def test_grpc_request():
     assert request.model_spec.version.value == 4
     expected = {
         "images": (tf.uint8, [2, 3, 4, 1]), "known": (tf.bool, [2, 3, 4, 1]),
-        "seed": (tf.int32, [2]), "temperature": (tf.float32, []), "labels": (tf.int32, [2]),
+        "seed": (tf.int32, [2]), "temperature": (tf.float32, []), "condition": (tf.int32, [2]),
     }
     assert set(request.inputs) == set(expected)
     for name, (dtype, shape) in expected.items():

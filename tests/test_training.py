@@ -90,6 +90,32 @@ def test_mirrored_strategy_matches_single_device():
     assert "2\n" in out
 
 
+def test_train_and_resume_under_mirrored_strategy(tmp_path):
+    """`training.train` with two replicas, then a resume under the strategy (issue 13)."""
+    out = _run_python(
+        f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import pixel_rnn_tf as prt
+        from pixel_rnn_tf import training
+        config = prt.ModelConfig(arch="row_lstm", image_shape=(8, 8, 1), num_levels=2,
+                                 num_layers=1, hidden_units=4, output_units=8)
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        for epochs in (1, 2):
+            results = training.train(
+                config, output_dir={str(tmp_path)!r}, train_split="train[:32]",
+                test_split="test[:8]", epochs=epochs, steps_per_epoch=2, batch_size=8,
+                num_samples=0, strategy=strategy, verbose=0,
+            )
+            print("RESUMED", results["resumed_from_epoch"], results["test"]["nats"])
+        """
+    )
+    resumed = [line.split() for line in out.splitlines() if line.startswith("RESUMED")]
+    assert [int(r[1]) for r in resumed] == [0, 1]
+    assert all(np.isfinite(float(r[2])) for r in resumed)
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -128,6 +154,9 @@ def test_multi_worker_mirrored_two_processes(tmp_path):
         assert process.returncode == 0, output[-3000:]
     assert os.path.exists(tmp_path / "run" / "model.keras")  # The chief's.
     assert os.path.exists(tmp_path / "run" / "workers" / "1" / "model.keras")
+    # Only the chief's export is a served version; the other worker's is its own.
+    assert os.listdir(tmp_path / "run" / "export") == ["1"]
+    assert os.listdir(tmp_path / "run" / "workers" / "1" / "export") == ["1"]
 
 
 def test_mixed_bfloat16_and_jit_compile_train(tmp_path):

@@ -29,8 +29,9 @@ def column_state_to_state(hidden, kernel, padding="SAME"):
     if padding == "SAME":
         hidden = tf.pad(hidden, [[0, 0]] * (hidden.shape.rank - 2) + [[1, 0], [0, 0]])
     kernel = tf.cast(kernel, hidden.dtype)
-    upper, current = hidden[..., :-1, :], hidden[..., 1:, :]
-    return tf.matmul(upper, kernel[..., 0, :, :]) + tf.matmul(current, kernel[..., 1, :, :])
+    pairs = tf.concat([hidden[..., :-1, :], hidden[..., 1:, :]], axis=-1)  # [upper, current]
+    flat = tf.reshape(kernel, tf.concat([tf.shape(kernel)[:-3], [-1, kernel.shape[-1]]], 0))
+    return tf.matmul(pairs, flat)  # One matmul of [..., 2h] by [2h, 4h].
 
 
 @register_serializable
@@ -55,8 +56,10 @@ class DiagonalLSTM(SpatialLSTM):
     input_kernel_size = (1, 1)
     state_width = 2  # [upper row, current row] of the previous column.
 
-    def state_to_state(self, hidden, padding="SAME"):
-        return column_state_to_state(hidden, self.state_kernel, padding)
+    def state_to_state(self, hidden, padding="SAME", kernel=None):
+        return column_state_to_state(
+            hidden, self.state_kernel if kernel is None else kernel, padding
+        )
 
     def entering_states(self, height):
         """The state entering each row's first pixel, `(hidden, cell)` `[height, units]`.
@@ -80,7 +83,7 @@ class DiagonalLSTM(SpatialLSTM):
             for start, state in zip(initial, states)
         )
 
-    def neighbour_step(self, gates, upper, left, cell):
+    def neighbour_step(self, gates, upper, left, cell, kernel=None):
         """The cell at one pixel from its upper and left neighbours' states.
 
         Args:
@@ -90,13 +93,14 @@ class DiagonalLSTM(SpatialLSTM):
           left: `[..., units]`, the hidden state to the left (the previous
             skewed column, same row).
           cell: `[..., units]`, the left neighbour's cell state.
+          kernel: as in `state_to_state`.
 
         Returns:
           `(hidden, cell)`, each `[..., units]`.
         """
         hidden, cell = lstm_cell(
             gates[..., None, :], tf.stack([upper, left], axis=-2), cell[..., None, :],
-            functools.partial(self.state_to_state, padding="VALID"),
+            functools.partial(self.state_to_state, padding="VALID", kernel=kernel),
         )  # A two-row column, "VALID": one output row.
         return hidden[..., 0, :], cell[..., 0, :]
 
@@ -127,10 +131,10 @@ class DiagonalBiLSTM(keras.layers.Layer):
     Output shape: `[batch, height, width, units]`.
 
     Its one-pixel step runs the left-to-right direction per pixel from its
-    upper and left neighbours (two rows of hidden states in a ring, row `r`
-    in slot `r % 2`, and each row's entering state from `entering_states`).
-    The right-to-left direction, which the layer shifts down a row, is run
-    along a whole row once it is complete, at the next row's first step.
+    upper and left neighbours (the hidden states of the row above and of
+    the current row, which starts from `entering_states`). The right-to-left
+    direction, which the layer shifts down a row, is run along a whole row
+    at the row's end (`end_row`).
     """
 
     def __init__(self, units, color_channels=1, **kwargs):
@@ -177,52 +181,57 @@ class DiagonalBiLSTM(keras.layers.Layer):
         for name, lstm in (("left", self.left_to_right), ("right", self.right_to_left)):
             hidden, cell = lstm.entering_states(self._height)
             entering[name] = (tf.cast(hidden, self.compute_dtype), tf.cast(cell, self.compute_dtype))
-        rows = tf.zeros([batch, 2, width, units], self.compute_dtype)
+        row = tf.zeros([batch, width, units], self.compute_dtype)
         return {
-            "inputs": tf.zeros([batch, 2, width, inputs.shape[-1]], self.compute_dtype),
-            "hidden": rows,  # Left to right; slot 1 (row -1) is the zero padding above row 0.
-            "cell": rows[:, 0],  # Left to right, the current row.
-            # Right to left, row r in slot r % 2; slot 1 (row -1) stays zeros
-            # for row 1's upper neighbours.
-            "right": rows,
+            "input_to_state": self.left_to_right.input_to_state.initial_cache(inputs, width),
+            "state_kernel": tf.cast(self.left_to_right.state_kernel, self.compute_dtype),
+            "inputs": tf.zeros([batch, width, inputs.shape[-1]], self.compute_dtype),
+            # Left to right: the row above (zeros above row 0, the skew's
+            # padding) and the current row, whose column 0 holds the state
+            # entering its first pixel, so column j is the left neighbour of j.
+            "hidden_above": row,
+            "hidden": self._enter_row(entering["left"][0], 0, row),
+            "cell": self._enter_row(entering["left"][1], 0, row),
+            "right_above": row,  # Right to left along the row above.
             "entering": entering,
         }
 
+    @staticmethod
+    def _enter_row(entering, i, row):
+        """`[batch, width + 1, h]`: row `i`'s entering state, then `row` `[batch, width, h]`."""
+        first = tf.broadcast_to(tf.gather(entering, i), tf.shape(row[:, 0]))  # [B, h]
+        return tf.concat([first[:, None], row], axis=1)
+
     def step(self, cache, inputs, i, j):
-        above, current = (i + 1) % 2, i % 2
-        cache = dict(cache)
-        # Row i - 1 is complete: its right-to-left direction, once per channel
-        # step of (i, 0), each from the unchanged row i - 2 (slot i % 2).
-        cache["right"] = tf.cond(
-            tf.logical_and(j == 0, i > 0),
-            lambda: write_at(cache["right"], (above,), self._right_to_left_row(cache, i - 1)),
-            lambda: cache["right"],
-        )
         lstm = self.left_to_right
-        gates, _ = lstm.input_to_state.step((), inputs, i, j)  # [B, 4h], a 1 x 1 convolution.
-        hidden, cell = cache["hidden"], cache["cell"]
-        left = tf.maximum(j - 1, 0)
-        entering_hidden, entering_cell = (
-            tf.broadcast_to(tf.gather(state, i), tf.shape(cell[:, 0]))
-            for state in cache["entering"]["left"]
-        )  # Row i's first pixel enters from the skew's padding.
-        first = j == 0
+        gates, _ = lstm.input_to_state.step(cache["input_to_state"], inputs, i, j)  # 1 x 1: [B, 4h]
         hidden, cell = lstm.neighbour_step(
             gates,
-            upper=tf.gather(tf.gather(hidden, above, axis=1), j, axis=1),
-            left=tf.where(
-                first, entering_hidden, tf.gather(tf.gather(hidden, current, axis=1), left, axis=1)
-            ),
-            cell=tf.where(first, entering_cell, tf.gather(cell, left, axis=1)),
+            upper=tf.gather(cache["hidden_above"], j, axis=1),
+            left=tf.gather(cache["hidden"], j, axis=1),
+            cell=tf.gather(cache["cell"], j, axis=1),
+            kernel=cache["state_kernel"],
         )  # [B, h] each
-        cache.update(
-            inputs=write_at(cache["inputs"], (current, j), inputs),
-            hidden=write_at(cache["hidden"], (current, j), hidden),
-            cell=write_at(cache["cell"], (j,), cell),
+        cache = dict(
+            cache,
+            inputs=write_at(cache["inputs"], (j,), inputs),
+            hidden=write_at(cache["hidden"], (j + 1,), hidden),
+            cell=write_at(cache["cell"], (j + 1,), cell),
         )
         # The right-to-left direction at (i - 1, j), shifted down (§3.2).
-        right_above = tf.gather(tf.gather(cache["right"], above, axis=1), j, axis=1)
-        return hidden + right_above, cache
+        return hidden + tf.gather(cache["right_above"], j, axis=1), cache
+
+    def end_row(self, cache, i):
+        following = tf.minimum(i + 1, self._height - 1)  # Row i + 1 (unused after the last).
+        hidden, cell = cache["hidden"][:, 1:], cache["cell"][:, 1:]
+        entering_hidden, entering_cell = cache["entering"]["left"]
+        return dict(
+            cache,
+            hidden_above=hidden,
+            hidden=self._enter_row(entering_hidden, following, hidden),
+            cell=self._enter_row(entering_cell, following, cell),
+            right_above=self._right_to_left_row(cache, i),
+        )
 
     def _right_to_left_row(self, cache, row):
         """The right-to-left direction along complete row `row`, `[batch, width, h]`.
@@ -230,12 +239,12 @@ class DiagonalBiLSTM(keras.layers.Layer):
         That direction is a `DiagonalLSTM` on the mirrored map: in mirrored
         coordinates, the row is a left-to-right recurrence from the row's
         entering state, whose upper neighbours are the row above's states
-        (mirrored).
+        (`right_above`, mirrored).
         """
         lstm = self.right_to_left
-        mirrored = tf.reverse(tf.gather(cache["inputs"], row % 2, axis=1), axis=[1])  # [B, W, 2h]
+        mirrored = tf.reverse(cache["inputs"], axis=[1])  # [B, W, 2h], column W - 1 first
         gates = lstm.input_to_state(mirrored[:, None])[:, 0]  # [B, W, 4h], a 1 x 1 convolution.
-        upper = tf.reverse(tf.gather(cache["right"], (row + 1) % 2, axis=1), axis=[1])  # [B, W, h]
+        upper = tf.reverse(cache["right_above"], axis=[1])  # [B, W, h]
         batch_shape = tf.shape(upper[:, 0])
         initial = tuple(
             tf.broadcast_to(tf.gather(state, row), batch_shape)

@@ -34,13 +34,11 @@ class MaskedConv2D(keras.layers.Layer):
     Output shape: `[batch, height, width, filters]`.
 
     Its one-pixel step (`layers.stepping`) keeps a window of its input map:
-    the `kernel_height // 2` rows above the current one and the current row
-    so far, in a ring of `kernel_height // 2 + 1` rows (row `r` in slot
-    `r % (kernel_height // 2 + 1)`), each zero-padded by `kernel_width // 2`
-    columns as "same" padding pads it. The output at `(i, j)` is the
-    kernel's rows down to the centre applied to the window's patch at
-    column `j`: the masked taps (the rest of the current row) read stale or
-    zero values and weigh them by zero.
+    the `kernel_height // 2` rows above the current one (`above`, zeros
+    above the image) and the current row so far (`row`), each zero-padded
+    by `kernel_width // 2` columns as "same" padding pads it. The output at
+    `(i, j)` is the visible taps (the rows above, the current row up to the
+    centre) applied to the window's patch at column `j`.
     """
 
     def __init__(
@@ -112,29 +110,53 @@ class MaskedConv2D(keras.layers.Layer):
 
     def initial_cache(self, inputs, width):
         kernel_height, kernel_width = self.kernel_size
-        if (kernel_height, kernel_width) == (1, 1):
-            return ()
-        batch, features = tf.shape(inputs)[0], inputs.shape[-1]
-        rows, padded = kernel_height // 2 + 1, width + 2 * (kernel_width // 2)
-        return tf.zeros([batch, rows, padded, features], self.compute_dtype)
+        top, side = kernel_height // 2, kernel_width // 2
+        # The taps a pixel can see, flat in the order of `step`'s patch: the
+        # rows above, then the current row up to the centre. Masked and
+        # flattened once per sampling call, not at every step.
+        kernel = self.masked_kernel  # [kh, kw, F, filters]
+        visible = tf.concat(
+            [
+                tf.reshape(kernel[:top], [-1, self.filters]),
+                tf.reshape(kernel[top, : side + 1], [-1, self.filters]),
+            ],
+            axis=0,
+        )  # [(top kw + side + 1) F, filters]
+        cache = {"kernel": tf.cast(visible, self.compute_dtype)}
+        if self.use_bias:
+            cache["bias"] = tf.cast(self.bias, self.compute_dtype)
+        if (kernel_height, kernel_width) != (1, 1):
+            batch, features = tf.shape(inputs)[0], inputs.shape[-1]
+            padded = width + 2 * side
+            cache["above"] = tf.zeros([batch, top, padded, features], self.compute_dtype)
+            cache["row"] = tf.zeros([batch, padded, features], self.compute_dtype)
+        return cache
 
     def step(self, cache, inputs, i, j):
         kernel_height, kernel_width = self.kernel_size
-        if (kernel_height, kernel_width) == (1, 1):
-            return self(inputs[:, None, None, :])[:, 0, 0, :], cache
-        rows = kernel_height // 2 + 1
-        cache = write_at(cache, (i % rows, j + kernel_width // 2), inputs)
-        window = tf.gather(cache, (i + 1 + tf.range(rows)) % rows, axis=1)  # Oldest row first.
-        batch = tf.shape(inputs)[0]
-        patch = tf.slice(window, [0, 0, j, 0], [batch, rows, kernel_width, inputs.shape[-1]])
-        kernel = self.masked_kernel[:rows]  # [rows, kw, F, filters]: the rows below see nothing.
-        outputs = tf.matmul(
-            tf.reshape(patch, [batch, -1]),
-            tf.cast(tf.reshape(kernel, [-1, self.filters]), patch.dtype),
-        )  # The convolution at one position: [B, filters].
+        patch = inputs  # [B, F]
+        if (kernel_height, kernel_width) != (1, 1):
+            top, side = kernel_height // 2, kernel_width // 2
+            batch, features = tf.shape(inputs)[0], inputs.shape[-1]
+            # Padded column j + side is image column j: the patch starts at j.
+            above = tf.slice(cache["above"], [0, 0, j, 0], [batch, top, kernel_width, features])
+            left = tf.slice(cache["row"], [0, j, 0], [batch, side, features])
+            patch = tf.concat(
+                [tf.reshape(above, [batch, -1]), tf.reshape(left, [batch, -1]), inputs], axis=1
+            )
+            cache = dict(cache, row=write_at(cache["row"], (j + side,), inputs))
+        outputs = tf.matmul(patch, cache["kernel"])  # The convolution at one position.
         if self.use_bias:
-            outputs = outputs + tf.cast(self.bias, outputs.dtype)
+            outputs = outputs + cache["bias"]
         return outputs, cache
+
+    def end_row(self, cache, i):
+        if "row" not in cache:
+            return cache
+        above = cache["above"]
+        if self.kernel_size[0] > 1:  # The current row joins the rows above.
+            above = tf.concat([above[:, 1:], cache["row"][:, None]], axis=1)
+        return dict(cache, above=above, row=tf.zeros_like(cache["row"]))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.filters,)

@@ -28,11 +28,11 @@ class RowLSTM(SpatialLSTM):
     Output shape: `[batch, height, width, units]`.
 
     Its one-pixel step keeps its input-to-state convolution's own cache and
-    the hidden and cell states of the previous and the current row, in a
-    ring of two rows (row `r` in slot `r % 2`; before row 0 the "previous
-    row" is the learned initial state, §5). The hidden rows are zero-padded
-    by `k // 2` columns, as the "SAME" state-to-state convolution pads them,
-    which then runs "VALID" on the `k` columns above the pixel.
+    the hidden and cell states of the previous and the current row (before
+    row 0 the "previous row" is the learned initial state, §5). The hidden
+    rows are zero-padded by `k // 2` columns, as the "SAME" state-to-state
+    convolution pads them, which then runs "VALID" on the `k` columns above
+    the pixel.
     """
 
     state_width = None
@@ -48,9 +48,13 @@ class RowLSTM(SpatialLSTM):
         self.input_kernel_size = (1, kernel_width)
         self.state_width = kernel_width
 
-    def state_to_state(self, hidden, padding="SAME"):
+    def state_to_state(self, hidden, padding="SAME", kernel=None):
         # hidden: [batch, width, units] -> [batch, width', 4 * units]
-        kernel = tf.cast(self.state_kernel, hidden.dtype)
+        kernel = tf.cast(self.state_kernel if kernel is None else kernel, hidden.dtype)
+        if padding == "VALID" and hidden.shape[-2] == self.kernel_width:
+            # The convolution at its one position (the sampler's step): one matmul.
+            flat = tf.reshape(hidden, [-1, self.kernel_width * self.units])
+            return tf.matmul(flat, tf.reshape(kernel, [flat.shape[-1], -1]))[:, None]
         return tf.nn.conv1d(hidden, kernel, stride=1, padding=padding)
 
     def call(self, inputs):
@@ -64,35 +68,43 @@ class RowLSTM(SpatialLSTM):
         batch = tf.shape(inputs)[0]
         hidden, cell = self.initial_state(tf.stack([batch, width]))  # [B, W, h] each
         side = self.kernel_width // 2
-        hidden = tf.pad(hidden, [[0, 0], [side, side], [0, 0]])
-        # Slot 1 is row -1 when row 0 is drawn: the learned initial state.
-        hidden = tf.stack([tf.zeros_like(hidden), hidden], axis=1)  # [B, 2, W + 2 side, h]
-        cell = tf.stack([tf.zeros_like(cell), cell], axis=1)  # [B, 2, W, h]
+        hidden = tf.cast(tf.pad(hidden, [[0, 0], [side, side], [0, 0]]), self.compute_dtype)
+        cell = tf.cast(cell, self.compute_dtype)
+        # Before row 0 the row above is the learned initial state (§5).
         return {
             "input_to_state": self.input_to_state.initial_cache(inputs, width),
-            "hidden": tf.cast(hidden, self.compute_dtype),
-            "cell": tf.cast(cell, self.compute_dtype),
+            "state_kernel": tf.cast(self.state_kernel, self.compute_dtype),
+            "hidden_above": hidden,  # [B, W + 2 side, h]
+            "cell_above": cell,  # [B, W, h]
+            "hidden": tf.zeros_like(hidden),
+            "cell": tf.zeros_like(cell),
         }
 
     def step(self, cache, inputs, i, j):
         gates, input_cache = self.input_to_state.step(cache["input_to_state"], inputs, i, j)
-        batch, above, current = tf.shape(inputs)[0], (i + 1) % 2, i % 2
-        # Padded columns j .. j + k - 1 of the row above are image columns j - k // 2 ...
-        neighbours = tf.slice(
-            tf.gather(cache["hidden"], above, axis=1), [0, j, 0],
-            [batch, self.kernel_width, self.units],
-        )  # [B, k, h]
-        cell_above = tf.gather(tf.gather(cache["cell"], above, axis=1), j, axis=1)  # [B, h]
+        batch = tf.shape(inputs)[0]
+        # Padded columns j .. j + k - 1 of the row above: image columns j - k // 2 ...
+        neighbours = tf.slice(cache["hidden_above"], [0, j, 0], [batch, self.kernel_width, self.units])
+        cell_above = tf.gather(cache["cell_above"], j, axis=1)  # [B, h]
         hidden, cell = lstm_cell(
             gates[:, None], neighbours, cell_above[:, None],
-            functools.partial(self.state_to_state, padding="VALID"),
+            functools.partial(self.state_to_state, padding="VALID", kernel=cache["state_kernel"]),
         )  # [B, 1, h] each
         hidden, cell = hidden[:, 0], cell[:, 0]
-        return hidden, {
-            "input_to_state": input_cache,
-            "hidden": write_at(cache["hidden"], (current, j + self.kernel_width // 2), hidden),
-            "cell": write_at(cache["cell"], (current, j), cell),
-        }
+        return hidden, dict(
+            cache,
+            input_to_state=input_cache,
+            hidden=write_at(cache["hidden"], (j + self.kernel_width // 2,), hidden),
+            cell=write_at(cache["cell"], (j,), cell),
+        )
+
+    def end_row(self, cache, i):
+        return dict(
+            cache,
+            input_to_state=self.input_to_state.end_row(cache["input_to_state"], i),
+            hidden_above=cache["hidden"],
+            cell_above=cache["cell"],
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -120,13 +120,16 @@ class SpatialLSTM(keras.layers.Layer):
             tf.broadcast_to(tf.convert_to_tensor(self.initial_cell), shape),
         )
 
-    def state_to_state(self, hidden, padding="SAME"):
+    def state_to_state(self, hidden, padding="SAME", kernel=None):
         """Gate pre-activations from the previous row or column's hidden state.
 
         Args:
           hidden: `[batch, length, units]`.
           padding: "SAME" (whole rows or columns, in `call`) or "VALID" (the
             one-pixel step's neighbourhood: one output).
+          kernel: `state_kernel` as read once for many one-pixel steps (a
+            variable read inside the sampler's loop costs more than the
+            step's arithmetic); default: the layer's.
 
         Returns:
           `[batch, length', 4 * units]`.

@@ -14,23 +14,24 @@ beside `call` and with the same weights and cell function:
   overwriting the previous one's values, and the last step's values are
   final: nothing at `(i, j)` depends on the pixel's last channel (mask A
   hides a channel from its own position, mask B only passes groups on,
-  §3.4). Work that needs a complete row runs at the next row's first step
-  (`j == 0`). Steps come in raster order; `i` and `j` are int32 scalars.
+  §3.4). Steps come in raster order; `i` and `j` are int32 scalars.
+* `end_row(cache, i) -> cache`: after row `i`'s last pixel: the work that
+  needs a whole row, and moving the cache on to row `i + 1`.
 
 Kinds of layers:
 
-* per-pixel layers (`1 x 1` convolutions) step by calling themselves on a
-  one-pixel map and cache nothing (`PerPixel`);
-* spatial layers (`MaskedConv2D` with a larger kernel, `RowLSTM`,
-  `DiagonalBiLSTM`) implement the two methods with their own caches;
+* leaf layers (`MaskedConv2D`, `RowLSTM`, `DiagonalBiLSTM`) implement the
+  two methods with their own caches (a `1 x 1` convolution's holds only its
+  masked kernel, prepared once per sampling call);
 * composite layers (residual blocks, the output stack, the models) write
   their wiring once, `forward(inputs, run)`, where `run(layer, x)` applies
   a sublayer: `call` runs it on whole maps with `apply`, `step` with a
-  `Steps` runner that threads the sublayers' caches (`Composite`).
+  `Steps` runner that threads the sublayers' caches, `end_row` with an
+  `EndRow` runner (`Composite`).
 
 A new architecture is one layer module of these kinds; the sampler's driver
-(`sampling`) only calls the model's `initial_state`, `step` and
-`end_pixel`.
+(`sampling`) only calls the model's `initial_state`, `step`, `end_pixel`
+and `end_row`.
 """
 
 import tensorflow as tf
@@ -77,14 +78,26 @@ class InitialCaches:
         return outputs
 
 
-class PerPixel:
-    """Mixin: a layer that sees only the current pixel steps as its `call`."""
+class EndRow:
+    """The `run` of `end_row`: each sublayer's end of row `i`, its cache threaded.
 
-    def initial_cache(self, inputs, width):
-        return ()
+    The wiring needs a value from each sublayer to go on to the next; only
+    shapes matter there, so a leaf layer gives zeros of its output's shape
+    (dead code, which TensorFlow and XLA drop).
+    """
 
-    def step(self, cache, inputs, i, j):
-        return self(inputs[:, None, None, :])[:, 0, 0, :], cache
+    def __init__(self, caches, i):
+        self.caches = dict(caches)
+        self.i = i
+
+    def __call__(self, layer, inputs):
+        cache = self.caches[layer.name]
+        if isinstance(layer, Composite):
+            outputs, self.caches[layer.name] = layer.end_row(cache, self.i, inputs)
+            return outputs
+        self.caches[layer.name] = layer.end_row(cache, self.i)
+        features = layer.compute_output_shape(tuple(inputs.shape))[-1]
+        return tf.zeros(tf.concat([tf.shape(inputs)[:-1], [features]], 0), inputs.dtype)
 
 
 class Composite:
@@ -103,6 +116,12 @@ class Composite:
 
     def step(self, cache, inputs, i, j):
         run = Steps(cache, i, j)
+        return self.forward(inputs, run), run.caches
+
+    def end_row(self, cache, i, inputs):
+        """`(outputs, cache)`: `inputs` is any one-pixel input (only its shape
+        matters); `outputs` carries the shapes on through a parent's wiring."""
+        run = EndRow(cache, i)
         return self.forward(inputs, run), run.caches
 
 
