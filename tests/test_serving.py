@@ -42,6 +42,9 @@ CASES = {
     ),
     "diagonal_bilstm_rgb_conditional": ("diagonal_bilstm", (3, 4, 3), 256, dict(num_classes=3)),
     "pixel_cnn_rgb_xla_sampling": ("pixel_cnn", (3, 4, 3), 4, {}),
+    # The Multi-Scale PixelRNN (§3.5): a Row LSTM of the 1x2 small image,
+    # then a PixelCNN of the rest.
+    "multiscale": ("multiscale", (2, 4, 1), 4, {}),
 }
 # Exported with `sampling_jit_compile=True`: the row loop of `sample` and
 # `complete` compiled by XLA in the SavedModel, drawing the same images.
@@ -87,7 +90,15 @@ class Export:
 
     def __init__(self, name, base):
         arch, image_shape, num_levels, condition = CASES[name]
-        config = tiny_config(arch, image_shape, num_levels=num_levels, **condition)
+        if arch == "multiscale":
+            height, width, channels = image_shape
+            config = prt.MultiScaleConfig(
+                small=tiny_config("row_lstm", (height // 2, width // 2, channels),
+                                  num_levels=num_levels),
+                large=tiny_config("pixel_cnn", image_shape, num_levels=num_levels),
+            )
+        else:
+            config = tiny_config(arch, image_shape, num_levels=num_levels, **condition)
         self.name = name
         self.config = config
         self.model = randomize_weights(prt.build_model(config), seed=3, scale=0.3)
