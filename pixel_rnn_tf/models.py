@@ -35,8 +35,25 @@ def _scale(config, images, dtype):
     return tf.cast(tf.cast(images, tf.float32) * scale - 1.0, dtype)
 
 
+class _ConfiguredModel(keras.Model):
+    """What every model of the package shares: built from a config, saved as it."""
+
+    def train_step(self, data):
+        return _logs_for_reduction(super().train_step(data))
+
+    def test_step(self, data):
+        return _logs_for_reduction(super().test_step(data))
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, "config": self.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 @register_serializable
-class PixelModel(keras.Model):
+class PixelModel(_ConfiguredModel):
     """An autoregressive network of images: integer pixels in, logits out.
 
     Layout (Table 1): a `7 x 7` mask-A convolution to `2h` features, then
@@ -242,19 +259,6 @@ class PixelModel(keras.Model):
         images_shape = input_shape[0] if self.conditional else input_shape
         return (images_shape[0],) + self.config.image_shape + (self.config.num_levels,)
 
-    def train_step(self, data):
-        return _logs_for_reduction(super().train_step(data))
-
-    def test_step(self, data):
-        return _logs_for_reduction(super().test_step(data))
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "config": self.config.to_dict()}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 def _pixel_biases(biases, i, j):
     """The biases at pixel `(i, j)`: `[batch, features]` each (or `None`)."""
@@ -266,7 +270,7 @@ def _pixel_biases(biases, i, j):
 
 
 @register_serializable
-class MultiScalePixelModel(keras.Model):
+class MultiScalePixelModel(_ConfiguredModel):
     """The Multi-Scale PixelRNN (§3.5): the small image first, then the rest.
 
     With factor `f`, the small image is `images[:, ::f, ::f]`. Its logits
@@ -358,19 +362,6 @@ class MultiScalePixelModel(keras.Model):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self.config.image_shape + (self.config.num_levels,)
-
-    def train_step(self, data):
-        return _logs_for_reduction(super().train_step(data))
-
-    def test_step(self, data):
-        return _logs_for_reduction(super().test_step(data))
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "config": self.config.to_dict()}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def _logs_for_reduction(logs):
