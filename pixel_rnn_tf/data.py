@@ -293,20 +293,26 @@ def load_labels(name, split="train", *, data_dir=None):
     return _slice(labels, start, stop, unit).astype(np.int32)
 
 
-def _mnist_idx_labels(split_name, data_dir):
-    """The uint8 MNIST labels `[num_images]` of an IDX labels file."""
+def _idx_path(stem_name, split_name, data_dir, what):
+    """The path of an MNIST IDX file in `data_dir`, gzipped or not."""
     if data_dir is None:
         raise ValueError(
             "Expected `data_dir`, the folder of the MNIST IDX files, for name='mnist_idx'. "
             "Received: data_dir=None"
         )
-    stem = os.path.join(os.fspath(data_dir), _IDX_LABEL_STEMS[split_name])
+    stem = os.path.join(os.fspath(data_dir), stem_name)
     path = next((p for p in (stem + ".gz", stem) if tf.io.gfile.exists(p)), None)
     if path is None:
         raise ValueError(
-            f"Expected the MNIST IDX labels file {stem}.gz or {stem} for split "
-            f"{split_name!r}, but neither exists. Received: data_dir={data_dir!r}"
+            f"Expected the MNIST IDX {what} {stem}.gz or {stem} for split {split_name!r}, "
+            f"but neither exists. Received: data_dir={data_dir!r}"
         )
+    return path
+
+
+def _mnist_idx_labels(split_name, data_dir):
+    """The uint8 MNIST labels `[num_images]` of an IDX labels file."""
+    path = _idx_path(_IDX_LABEL_STEMS[split_name], split_name, data_dir, "labels file")
     with tf.io.gfile.GFile(path, "rb") as file:
         content = gzip.decompress(file.read()) if path.endswith(".gz") else file.read()
     header = np.frombuffer(content[:_IDX_LABEL_HEADER_BYTES], ">i4")
@@ -333,18 +339,7 @@ def _digits(split_name):
 
 def _mnist_idx(split_name, data_dir):
     """Returns uint8 MNIST images `[num_images, 28, 28]` read from IDX files."""
-    if data_dir is None:
-        raise ValueError(
-            "Expected `data_dir`, the folder of the MNIST IDX files, for name='mnist_idx'. "
-            "Received: data_dir=None"
-        )
-    stem = os.path.join(os.fspath(data_dir), _IDX_STEMS[split_name])
-    path = next((p for p in (stem + ".gz", stem) if tf.io.gfile.exists(p)), None)
-    if path is None:
-        raise ValueError(
-            f"Expected the MNIST IDX file {stem}.gz or {stem} for split {split_name!r}, "
-            f"but neither exists. Received: data_dir={data_dir!r}"
-        )
+    path = _idx_path(_IDX_STEMS[split_name], split_name, data_dir, "file")
     images = read_idx_images(path)
     if images.shape[1:] != _SHAPES["mnist_idx"][:2]:
         raise ValueError(f"Expected 28x28 MNIST images. Received: {path} of shape {images.shape}")
