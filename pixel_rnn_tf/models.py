@@ -1,5 +1,7 @@
 """`PixelModel`, `MultiScalePixelModel` and `build_model`."""
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -40,6 +42,47 @@ class _ConfiguredModel(keras.Model):
 
     def train_step(self, data):
         return _logs_for_reduction(super().train_step(data))
+
+    def make_train_function(self, force=False):
+        super().make_train_function(force)
+        self.train_function = self._falling_back_from_xla(self.train_function, "train_function")
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        super().make_test_function(force)
+        self.test_function = self._falling_back_from_xla(self.test_function, "test_function")
+        return self.test_function
+
+    def _falling_back_from_xla(self, function, attribute):
+        """`function`, which reruns without XLA where XLA cannot compile the step.
+
+        Training compiles with XLA by default (`training.compile_model`);
+        Keras already falls back where a layer says it cannot be compiled,
+        this where the compiler itself refuses (an op without an XLA kernel,
+        a shape that is not a compile-time constant). The failure comes
+        before the step updates anything, but the batch it was given is
+        skipped.
+        """
+        if not self.jit_compile or getattr(function, "_xla_fallback", False):
+            return function
+
+        def run(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
+                if not self.jit_compile or not _is_xla_compile_error(error):
+                    raise
+                warnings.warn(
+                    f"XLA could not compile the {attribute.split('_')[0]} step; running it "
+                    f"without XLA (jit_compile=False). The error: {str(error)[:500]}",
+                    stacklevel=2,
+                )
+                self.jit_compile = False
+                getattr(self, f"make_{attribute}")(force=True)
+                return getattr(self, attribute)(*args, **kwargs)
+
+        run._xla_fallback = True
+        return run
 
     def test_step(self, data):
         return _logs_for_reduction(super().test_step(data))
@@ -362,6 +405,16 @@ class MultiScalePixelModel(_ConfiguredModel):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self.config.image_shape + (self.config.num_levels,)
+
+
+def _is_xla_compile_error(error):
+    """Whether `error` says XLA could not compile a function (not bad data)."""
+    message = str(error)
+    return any(
+        text in message
+        for text in ("XLA_CPU_JIT", "XLA_GPU_JIT", "XLA_TPU_JIT", "compile-time constant",
+                     "unsupported operations when trying to compile")
+    )
 
 
 def _logs_for_reduction(logs):

@@ -17,7 +17,7 @@ def test_main_job_to_served_export(tmp_path):
     output_dir = tmp_path / "run"
     train = subprocess.run(
         [sys.executable, "-m", "pixel_rnn_tf.train", "--epochs=2", "--steps_per_epoch=10",
-         "--num_samples=4", f"--output_dir={output_dir}"],
+         "--num_samples=4", "--nojit_compile", f"--output_dir={output_dir}"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=600,
     )
     assert train.returncode == 0, train.stderr[-3000:]

@@ -309,3 +309,38 @@ def test_tensorboard_scalars_and_sample_images(tmp_path):
             for event in tf.compat.v1.train.summary_iterator(os.path.join(root, name)):
                 tags.update(value.tag for value in event.summary.value)
     assert {"epoch_loss", "epoch_bits_per_dim", "epoch_learning_rate", "samples"} <= tags
+
+
+def test_xla_is_the_default_and_falls_back_where_it_cannot_compile(monkeypatch):
+    monkeypatch.setattr(training, "JIT_COMPILE", True)  # The library's default.
+    model = training.compile_model(prt.build_model(tiny_config("row_lstm", (2, 3, 1))))
+    assert model.jit_compile
+    assert not training.compile_model(model, jit_compile=False).jit_compile
+    with pytest.raises(ValueError, match="jit_compile='yes'"):
+        training.compile_model(model, jit_compile="yes")
+
+    model = training.compile_model(prt.build_model(tiny_config("row_lstm", (2, 3, 1))))
+    refused = tf.errors.InvalidArgumentError(
+        None, None, "Detected unsupported operations when trying to compile graph on XLA_CPU_JIT"
+    )
+    calls = []
+
+    def xla_step(*args):
+        calls.append(model.jit_compile)
+        if model.jit_compile:
+            raise refused
+        return "ran"
+
+    monkeypatch.setattr(keras.Model, "make_train_function", lambda self, force=False: setattr(
+        self, "train_function", xla_step))
+    step = model.make_train_function()
+    with pytest.warns(UserWarning, match="XLA could not compile the train step"):
+        assert step("batch") == "ran"
+    assert calls == [True, False] and not model.jit_compile
+    # Errors of the data, not of the compiler, are not swallowed.
+    bad_data = tf.errors.InvalidArgumentError(None, None, "images must be in [0, 2)")
+    model.jit_compile = True
+    monkeypatch.setattr(keras.Model, "make_train_function", lambda self, force=False: setattr(
+        self, "train_function", lambda *args: (_ for _ in ()).throw(bad_data)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must be in"):
+        model.make_train_function(force=True)("batch")

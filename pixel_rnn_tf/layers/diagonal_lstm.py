@@ -16,22 +16,34 @@ from pixel_rnn_tf.registry import register_serializable
 def column_state_to_state(hidden, kernel, padding="SAME"):
     """The `2 x 1` state-to-state convolution of a skewed column.
 
+    One matmul whatever the leading dims: the recurrent step of `call` is
+    sequential, so it pays off to give the matmul all the rows of all the
+    images (and of both directions) at once rather than many small batched
+    products.
+
     Args:
-      hidden: `[..., height, units]`, the previous column's hidden state.
-      kernel: `[..., 2, units, 4 * units]`: [upper row, current row], with
-        the same leading dims as `hidden` has before `height` (or none).
+      hidden: `[*lead, ..., height, units]`, the previous column's hidden
+        state.
+      kernel: `[*lead, 2, units, 4 * units]`: [upper row, current row], its
+        leading dims `lead` (often none; the directions of a
+        `DiagonalBiLSTM`) equal to those of `hidden`.
       padding: "SAME" (a zero row above the column) or "VALID".
 
     Returns:
-      `[..., height, 4 * units]` ("SAME"; row `r` sees rows `r - 1` and `r`)
-      or `[..., height - 1, 4 * units]` ("VALID").
+      `[*lead, ..., height, 4 * units]` ("SAME"; row `r` sees rows `r - 1`
+      and `r`) or `[*lead, ..., height - 1, 4 * units]` ("VALID").
     """
     if padding == "SAME":
         hidden = tf.pad(hidden, [[0, 0]] * (hidden.shape.rank - 2) + [[1, 0], [0, 0]])
     kernel = tf.cast(kernel, hidden.dtype)
+    lead = kernel.shape.rank - 3
+    units, gates = kernel.shape[-2], kernel.shape[-1]
     pairs = tf.concat([hidden[..., :-1, :], hidden[..., 1:, :]], axis=-1)  # [upper, current]
-    flat = tf.reshape(kernel, tf.concat([tf.shape(kernel)[:-3], [-1, kernel.shape[-1]]], 0))
-    return tf.matmul(pairs, flat)  # One matmul of [..., 2h] by [2h, 4h].
+    shape = [pairs.shape[a] if pairs.shape[a] is not None else tf.shape(pairs)[a]
+             for a in range(pairs.shape.rank)]
+    flat = tf.reshape(pairs, shape[:lead] + [-1, 2 * units])  # [*lead, N, 2h]
+    products = tf.matmul(flat, tf.reshape(kernel, kernel.shape[:lead] + [2 * units, gates]))
+    return tf.reshape(products, shape[:-1] + [gates])  # [*lead, ..., height', 4h]
 
 
 @register_serializable
@@ -166,7 +178,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         initial = [lstm.initial_state(tf.stack([shape[1], shape[2]])) for lstm in directions]
         initial_state = tuple(tf.stack(parts) for parts in zip(*initial))  # [2, B, H, h] each
         kernel = tf.stack([tf.convert_to_tensor(lstm.state_kernel) for lstm in directions])
-        kernel = kernel[:, None]  # [2, 1, 2, h, 4h]: per direction, broadcast over batch.
+        # kernel: [2, 2, h, 4h]; both directions' state-to-state gates are one matmul.
         hidden, _ = recurrence(
             columns, initial_state, lambda h: column_state_to_state(h, kernel)
         )  # [W + H - 1, 2, B, H, h]

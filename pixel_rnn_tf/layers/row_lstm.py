@@ -55,7 +55,33 @@ class RowLSTM(SpatialLSTM):
             # The convolution at its one position (the sampler's step): one matmul.
             flat = tf.reshape(hidden, [-1, self.kernel_width * self.units])
             return tf.matmul(flat, tf.reshape(kernel, [flat.shape[-1], -1]))[:, None]
+        if padding == "SAME":
+            return self._row_state_to_state(hidden, kernel)
         return tf.nn.conv1d(hidden, kernel, stride=1, padding=padding)
+
+    def _row_state_to_state(self, hidden, kernel):
+        """The "SAME" state-to-state convolution of whole rows as one matmul.
+
+        A conv1d per recurrent step costs more in dispatch and, under XLA,
+        in its gradient than the `[batch * width, k * h] x [k * h, 4h]`
+        matmul of the row's `k` shifted copies (the sequential part of the
+        Row LSTM is these small products, §3.1).
+
+        Args:
+          hidden: `[batch, width, units]`.
+          kernel: `[k, units, 4 * units]`.
+
+        Returns:
+          `[batch, width, 4 * units]`.
+        """
+        width, side = hidden.shape[1], self.kernel_width // 2
+        padded = tf.pad(hidden, [[0, 0], [side, side], [0, 0]])  # [B, W + 2 side, h]
+        windows = tf.concat(
+            [padded[:, d : d + width] for d in range(self.kernel_width)], axis=-1
+        )  # [B, W, k h]: column j holds columns j - side .. j + side.
+        flat = tf.reshape(windows, [-1, self.kernel_width * self.units])  # [B W, k h]
+        gates = tf.matmul(flat, tf.reshape(kernel, [self.kernel_width * self.units, -1]))
+        return tf.reshape(gates, [-1, width, kernel.shape[-1]])  # [B, W, 4h]
 
     def call(self, inputs):
         gates = self.input_to_state(inputs)  # [B, H, W, 4h]
