@@ -8,6 +8,7 @@ filters, 5 logistic mixtures, no dropout. Its network is a Keras 2 model
 
 import tensorflow as tf
 import tensorflow_probability as tfp
+import tf_keras
 
 
 def pixel_cnn(image_shape, num_levels, filters):
@@ -23,20 +24,28 @@ def num_parameters(dist):
     return sum(int(tf.size(v)) for v in dist.network.trainable_variables)
 
 
-def train_step(dist, learning_rate=1e-3):
-    """A compiled training step of `dist`: `step(images) -> mean NLL`, plain SGD.
+def train_step(dist, learning_rate=1e-3, optimizer="sgd"):
+    """A compiled training step of `dist`: `step(images) -> mean NLL`.
 
-    `images` float32 `[batch, height, width, channels]`. The update is the
-    cheapest there is, so the step's time is its forward and backward passes.
+    `images` float32 `[batch, height, width, channels]`. With "sgd" the
+    update is the cheapest there is, so the step's time is its forward and
+    backward passes (`train_throughput.py`); "adam" trains it as a user
+    would (`budget.py`).
     """
+    variables = dist.network.trainable_variables
+    # Its network is a Keras 2 model: a Keras 2 optimizer for its variables.
+    adam = tf_keras.optimizers.Adam(learning_rate) if optimizer == "adam" else None
 
     @tf.function
     def step(images):
         with tf.GradientTape() as tape:
             loss = -tf.reduce_mean(dist.log_prob(images))
-        variables = dist.network.trainable_variables
-        for variable, gradient in zip(variables, tape.gradient(loss, variables)):
-            variable.assign_sub(learning_rate * gradient)
+        gradients = tape.gradient(loss, variables)
+        if adam is not None:
+            adam.apply_gradients(zip(gradients, variables))
+        else:
+            for variable, gradient in zip(variables, gradients):
+                variable.assign_sub(learning_rate * gradient)
         return loss
 
     return step

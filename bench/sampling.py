@@ -2,6 +2,7 @@ r"""Sampling speed: naive vs cached for each architecture, and tfp's PixelCNN.
 
   .venv/bin/python bench/sampling.py                    # both shapes
   .venv/bin/python bench/sampling.py --shapes=28x28x1 --full_naive
+  .venv/bin/python bench/sampling.py --scales=paper    # CIFAR-10 presets (slow on a CPU)
 
 Prints a markdown table. For each shape (16 binary images of 28x28x1; 4
 images of 32x32x3 with 256 levels) and each architecture (3 layers, h=16 at
@@ -26,6 +27,11 @@ a tensor and are warmed up on 1 and 2 images (their loops are slow, their
 traces do not depend on the count); the cached sampler, whose XLA program is
 compiled per batch size, on the same count. Cached figures are the median of
 `--repeats` calls; naive and peer figures are one call each.
+
+`--scales=paper`: the cached sampler (XLA) of each CIFAR-10 preset
+(`configs.PRESETS`: 12 or 15 layers, h=128, random weights) drawing 1 and
+16 images, one timed call after the compiling one, with the peak memory
+(the GPU's where there is one, else the process's peak RSS).
 """
 
 import argparse
@@ -34,6 +40,7 @@ import time
 
 import tensorflow as tf
 
+import memory
 import peer
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import sampling
@@ -91,6 +98,26 @@ def _peer(image_shape, num_levels, count, filters):
     return peer.num_parameters(dist), seconds
 
 
+PAPER_SCALE_PRESETS = tuple(name for name in prt.configs.names() if name.startswith("cifar10_"))
+PAPER_SCALE_COUNTS = (1, 16)
+
+
+def paper_scale_rows(presets, counts):
+    """One row per (CIFAR-10 preset, number of images) of the cached sampler."""
+    print("| preset | images | params | cached (s) | s / image | first call (s) | peak memory |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name in presets:
+        model = prt.build_model(name)
+        for count in counts:
+            memory.reset()
+            first, cached = _cached_seconds(model, count, 1, jit_compile=True)
+            print(
+                f"| {name} | {count} | {model.count_params():,} | {cached:.1f} | "
+                f"{cached / count:.2f} | {first:.1f} | {memory.formatted()} |",
+                flush=True,
+            )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shapes", default="28x28x1,32x32x3", help="Comma-separated subset of "
@@ -101,7 +128,26 @@ def main():
                         help="Shapes whose naive sampler runs in full; others are extrapolated.")
     parser.add_argument("--repeats", type=int, default=5, help="Timed calls of the cached sampler.")
     parser.add_argument("--skip_peer", action="store_true")
+    parser.add_argument(
+        "--scales", default="small",
+        help="Comma-separated: small (the shapes above) and/or paper (the CIFAR-10 presets).",
+    )
+    parser.add_argument("--presets", default=",".join(PAPER_SCALE_PRESETS),
+                        help="The presets of --scales=paper.")
+    parser.add_argument("--counts", default=",".join(map(str, PAPER_SCALE_COUNTS)),
+                        help="Numbers of images of --scales=paper.")
     args = parser.parse_args()
+    scales = args.scales.split(",")
+    if not scales or set(scales) - {"small", "paper"}:
+        parser.error(f"--scales takes small and/or paper. Received: {args.scales!r}")
+    if "small" in scales:
+        small_scale_rows(args)
+    if "paper" in scales:
+        paper_scale_rows(args.presets.split(","), [int(c) for c in args.counts.split(",")])
+
+
+def small_scale_rows(args):
+    """The naive/cached/peer table at `args.shapes`."""
 
     print(
         "| shape | images | model | params | naive (s) | cached (s) | speedup "

@@ -1,14 +1,22 @@
 r"""Training-step throughput of the three architectures, in one run.
 
 For each architecture at 28x28x1 (binary) and 32x32x3 (256 levels), with
-the same depth and width, times compiled training steps and reports images
-per second, the ratio to PixelCNN, the analytic FLOPs of a step and the
-fraction of this machine's convolution peak (a large conv2d timed in the
-same run) that the step reaches. The peer, tfp's `tfd.PixelCNN` with `2h`
-filters (`peer.py`), trains on the same batches with a compiled
-`log_prob` gradient step.
+the same depth and width, times training steps with the package's default
+training settings (`training.compile_model`: XLA unless `--nojit_compile`)
+and reports images per second (wall clock, and per CPU-second of the
+process, which moves less with other jobs on the machine), the ratio to
+PixelCNN, the analytic FLOPs of a step and the fraction of this machine's
+convolution peak (a large conv2d timed in the same run) that the step
+reaches, both per CPU-second (on a machine shared with other jobs the wall
+clock of the peak and of the steps move apart). The peer, tfp's `tfd.PixelCNN` with `2h` filters (`peer.py`),
+trains on the same batches with a compiled `log_prob` gradient step.
+
+`--scales=paper` (alone, it is slow on a CPU) times the CIFAR-10 presets
+(`configs.PRESETS`, 12 or 15 layers, h=128) at batch 16 instead, with the
+peak memory (the GPU's where there is one, else the process's peak RSS).
 
   .venv/bin/python bench/train_throughput.py --num_layers=3 --hidden_units=32
+  .venv/bin/python bench/train_throughput.py --scales=paper --steps=2
 """
 
 import argparse
@@ -17,6 +25,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+import memory
 import peer
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import training
@@ -26,16 +35,16 @@ TRAIN_STEP_FLOPS_PER_FORWARD_FLOP = 3
 
 
 def conv_peak_flops(repeats=10):
-    """FLOP/s of a large float32 conv2d on this machine."""
+    """`(FLOP/s, FLOP per CPU-second)` of a large float32 conv2d on this machine."""
     x = tf.random.stateless_normal([16, 64, 64, 128], seed=[1, 2])
     kernel = tf.random.stateless_normal([3, 3, 128, 128], seed=[3, 4])
     conv = tf.function(lambda x: tf.nn.conv2d(x, kernel, 1, "SAME"))
     conv(x).numpy()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(repeats):
         conv(x).numpy()
-    seconds = (time.perf_counter() - start) / repeats
-    return 2 * 16 * 64 * 64 * 3 * 3 * 128 * 128 / seconds
+    flops = repeats * 2 * 16 * 64 * 64 * 3 * 3 * 128 * 128
+    return flops / (time.perf_counter() - start), flops / (time.process_time() - cpu_start)
 
 
 def _conv_flops(layer, height, width, in_features):
@@ -80,46 +89,46 @@ def _random_images(batch_size, image_shape, num_levels):
     ).astype(np.int32)
 
 
-def _steps_per_second(step, steps):
-    for _ in range(2):  # Trace and warm up.
+PAPER_SCALE_PRESETS = tuple(name for name in prt.configs.names() if name.startswith("cifar10_"))
+
+
+def _steps_per_second(step, steps, warmup=2):
+    """`(steps per second, steps per CPU-second of this process)`."""
+    for _ in range(warmup):  # Trace (and compile) and warm up.
         step()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
-    return steps / (time.perf_counter() - start)
+    return steps / (time.perf_counter() - start), steps / (time.process_time() - cpu_start)
 
 
-def images_per_second(model, batch_size, steps):
-    """Images per second of `model.train_on_batch` on random images."""
+def images_per_second(model, batch_size, steps, warmup=2):
+    """`(images per second, per CPU-second)` of `model.train_on_batch` on random images."""
     images = _random_images(batch_size, model.config.image_shape, model.config.num_levels)
-    return batch_size * _steps_per_second(lambda: model.train_on_batch(images, images), steps)
+    rates = _steps_per_second(lambda: model.train_on_batch(images, images), steps, warmup)
+    return tuple(batch_size * rate for rate in rates)
 
 
 def peer_images_per_second(image_shape, num_levels, filters, batch_size, steps):
-    """`(parameters, images per second)` of the peer's compiled training step."""
+    """`(parameters, images per second, per CPU-second)` of the peer's compiled training step."""
     dist = peer.pixel_cnn(image_shape, num_levels, filters)
     images = tf.constant(_random_images(batch_size, image_shape, num_levels), tf.float32)
     step = peer.train_step(dist)
-    rate = batch_size * _steps_per_second(lambda: step(images).numpy(), steps)
-    return peer.num_parameters(dist), rate
+    rates = _steps_per_second(lambda: step(images).numpy(), steps)
+    return (peer.num_parameters(dist),) + tuple(batch_size * rate for rate in rates)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--num_layers", type=int, default=3)
-    parser.add_argument("--hidden_units", type=int, default=32)
-    parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--jit_compile", action="store_true")
-    parser.add_argument("--skip_peer", action="store_true")
-    args = parser.parse_args()
-    peak = conv_peak_flops()
-    print(f"conv2d peak on this machine: {peak / 1e9:.1f} GFLOP/s (float32, 16x64x64x128, 3x3x128x128)")
+def _jit_label(model):
+    return "XLA" if model.jit_compile else "graph"
+
+
+def small_scale_rows(args, peak):
+    """The table at 28x28x1 and 32x32x3, `args.num_layers` x `args.hidden_units`."""
     print(
-        "| shape | arch | params | images/s | ratio to PixelCNN | GFLOP/step | "
-        "% of conv peak |"
+        "| shape | arch | step | params | images/s | images/CPU-s | ratio to PixelCNN | "
+        "GFLOP/step | % of conv peak |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for shape, levels in (((28, 28, 1), 2), ((32, 32, 3), 256)):
         baseline = None
         for arch in prt.configs.ARCHITECTURES:
@@ -128,24 +137,79 @@ def main():
                 hidden_units=args.hidden_units, output_units=4 * args.hidden_units,
             )
             model = training.compile_model(prt.build_model(config), jit_compile=args.jit_compile)
-            rate = images_per_second(model, args.batch_size, args.steps)
+            rate, cpu_rate = images_per_second(model, args.batch_size, args.steps)
             baseline = baseline or rate
             flops = TRAIN_STEP_FLOPS_PER_FORWARD_FLOP * forward_flops(model) * args.batch_size
-            fraction = flops * rate / args.batch_size / peak
+            fraction = flops * cpu_rate / args.batch_size / peak[1]
             print(
-                f"| {'x'.join(map(str, shape))} | {arch} | {model.count_params():,} | "
-                f"{rate:.1f} | {rate / baseline:.2f} | {flops / 1e9:.2f} | {100 * fraction:.0f}% |",
+                f"| {'x'.join(map(str, shape))} | {arch} | {_jit_label(model)} | "
+                f"{model.count_params():,} | {rate:.1f} | {cpu_rate:.1f} | {rate / baseline:.2f} | "
+                f"{flops / 1e9:.2f} | {100 * fraction:.0f}% |",
                 flush=True,
             )
         if not args.skip_peer:
-            parameters, rate = peer_images_per_second(
+            parameters, rate, cpu_rate = peer_images_per_second(
                 shape, levels, 2 * args.hidden_units, args.batch_size, args.steps
             )
             print(
-                f"| {'x'.join(map(str, shape))} | tfp tfd.PixelCNN (peer) | {parameters:,} | "
-                f"{rate:.1f} | {rate / baseline:.2f} | - | - |",
+                f"| {'x'.join(map(str, shape))} | tfp tfd.PixelCNN (peer) | XLA | {parameters:,} | "
+                f"{rate:.1f} | {cpu_rate:.1f} | {rate / baseline:.2f} | - | - |",
                 flush=True,
             )
+
+
+def paper_scale_rows(args, peak):
+    """One row per CIFAR-10 preset at batch `args.batch_size`, with peak memory."""
+    print(
+        "| preset | step | params | images/s | images/CPU-s | GFLOP/step | % of conv peak | "
+        "compile + first steps (s) | peak memory |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name in PAPER_SCALE_PRESETS:
+        memory.reset()
+        model = training.compile_model(prt.build_model(name), jit_compile=args.jit_compile)
+        start = time.perf_counter()
+        rate, cpu_rate = images_per_second(model, args.batch_size, args.steps, warmup=1)
+        first = time.perf_counter() - start - args.steps * args.batch_size / rate
+        flops = TRAIN_STEP_FLOPS_PER_FORWARD_FLOP * forward_flops(model) * args.batch_size
+        fraction = flops * cpu_rate / args.batch_size / peak[1]
+        print(
+            f"| {name} | {_jit_label(model)} | {model.count_params():,} | {rate:.2f} | "
+            f"{cpu_rate:.2f} | {flops / 1e9:.1f} | {100 * fraction:.0f}% | {first:.0f} | "
+            f"{memory.formatted()} |",
+            flush=True,
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--num_layers", type=int, default=3)
+    parser.add_argument("--hidden_units", type=int, default=32)
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument(
+        "--jit_compile", action=argparse.BooleanOptionalAction, default=None,
+        help="XLA-compile the training step (default: the package's default, XLA).",
+    )
+    parser.add_argument("--skip_peer", action="store_true")
+    parser.add_argument(
+        "--scales", default="small",
+        help="Comma-separated: small (3 layers, h=32 at 28x28x1 and 32x32x3) and/or paper "
+        "(the CIFAR-10 presets).",
+    )
+    args = parser.parse_args()
+    scales = args.scales.split(",")
+    if not scales or set(scales) - {"small", "paper"}:
+        parser.error(f"--scales takes small and/or paper. Received: {args.scales!r}")
+    peak = conv_peak_flops()
+    print(
+        f"conv2d peak on this machine: {peak[0] / 1e9:.1f} GFLOP/s, {peak[1] / 1e9:.1f} GFLOP "
+        "per CPU-second (float32, 16x64x64x128, 3x3x128x128)"
+    )
+    if "small" in scales:
+        small_scale_rows(args, peak)
+    if "paper" in scales:
+        paper_scale_rows(args, peak)
 
 
 if __name__ == "__main__":
