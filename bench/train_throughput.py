@@ -89,6 +89,7 @@ def _random_images(batch_size, image_shape, num_levels):
     ).astype(np.int32)
 
 
+SHAPES = {"28x28x1": ((28, 28, 1), 2), "32x32x3": ((32, 32, 3), 256)}  # image shape, levels
 PAPER_SCALE_PRESETS = tuple(name for name in prt.configs.names() if name.startswith("cifar10_"))
 
 
@@ -122,6 +123,13 @@ def _jit_label(model):
     return "XLA" if model.jit_compile else "graph"
 
 
+def measure(model, args, peak, warmup=2):
+    """`(images/s, images/CPU-s, GFLOP per step, fraction of the conv peak per CPU-s)`."""
+    rate, cpu_rate = images_per_second(model, args.batch_size, args.steps, warmup)
+    flops = TRAIN_STEP_FLOPS_PER_FORWARD_FLOP * forward_flops(model) * args.batch_size
+    return rate, cpu_rate, flops / 1e9, flops * cpu_rate / args.batch_size / peak[1]
+
+
 def small_scale_rows(args, peak):
     """The table at 28x28x1 and 32x32x3, `args.num_layers` x `args.hidden_units`."""
     print(
@@ -129,7 +137,8 @@ def small_scale_rows(args, peak):
         "GFLOP/step | % of conv peak |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for shape, levels in (((28, 28, 1), 2), ((32, 32, 3), 256)):
+    for name in args.shapes.split(","):
+        shape, levels = SHAPES[name]
         baseline = None
         for arch in prt.configs.ARCHITECTURES:
             config = prt.ModelConfig(
@@ -137,14 +146,12 @@ def small_scale_rows(args, peak):
                 hidden_units=args.hidden_units, output_units=4 * args.hidden_units,
             )
             model = training.compile_model(prt.build_model(config), jit_compile=args.jit_compile)
-            rate, cpu_rate = images_per_second(model, args.batch_size, args.steps)
+            rate, cpu_rate, gflops, fraction = measure(model, args, peak)
             baseline = baseline or rate
-            flops = TRAIN_STEP_FLOPS_PER_FORWARD_FLOP * forward_flops(model) * args.batch_size
-            fraction = flops * cpu_rate / args.batch_size / peak[1]
             print(
                 f"| {'x'.join(map(str, shape))} | {arch} | {_jit_label(model)} | "
                 f"{model.count_params():,} | {rate:.1f} | {cpu_rate:.1f} | {rate / baseline:.2f} | "
-                f"{flops / 1e9:.2f} | {100 * fraction:.0f}% |",
+                f"{gflops:.2f} | {100 * fraction:.0f}% |",
                 flush=True,
             )
         if not args.skip_peer:
@@ -152,7 +159,7 @@ def small_scale_rows(args, peak):
                 shape, levels, 2 * args.hidden_units, args.batch_size, args.steps
             )
             print(
-                f"| {'x'.join(map(str, shape))} | tfp tfd.PixelCNN (peer) | XLA | {parameters:,} | "
+                f"| {'x'.join(map(str, shape))} | tfp tfd.PixelCNN (peer) | graph | {parameters:,} | "
                 f"{rate:.1f} | {cpu_rate:.1f} | {rate / baseline:.2f} | - | - |",
                 flush=True,
             )
@@ -169,13 +176,11 @@ def paper_scale_rows(args, peak):
         memory.reset()
         model = training.compile_model(prt.build_model(name), jit_compile=args.jit_compile)
         start = time.perf_counter()
-        rate, cpu_rate = images_per_second(model, args.batch_size, args.steps, warmup=1)
+        rate, cpu_rate, gflops, fraction = measure(model, args, peak, warmup=1)
         first = time.perf_counter() - start - args.steps * args.batch_size / rate
-        flops = TRAIN_STEP_FLOPS_PER_FORWARD_FLOP * forward_flops(model) * args.batch_size
-        fraction = flops * cpu_rate / args.batch_size / peak[1]
         print(
             f"| {name} | {_jit_label(model)} | {model.count_params():,} | {rate:.2f} | "
-            f"{cpu_rate:.2f} | {flops / 1e9:.1f} | {100 * fraction:.0f}% | {first:.0f} | "
+            f"{cpu_rate:.2f} | {gflops:.1f} | {100 * fraction:.0f}% | {first:.0f} | "
             f"{memory.formatted()} |",
             flush=True,
         )
@@ -192,6 +197,8 @@ def main():
         help="XLA-compile the training step (default: the package's default, XLA).",
     )
     parser.add_argument("--skip_peer", action="store_true")
+    parser.add_argument("--shapes", default=",".join(SHAPES),
+                        help="Comma-separated shapes of --scales=small.")
     parser.add_argument(
         "--scales", default="small",
         help="Comma-separated: small (3 layers, h=32 at 28x28x1 and 32x32x3) and/or paper "
@@ -201,6 +208,8 @@ def main():
     scales = args.scales.split(",")
     if not scales or set(scales) - {"small", "paper"}:
         parser.error(f"--scales takes small and/or paper. Received: {args.scales!r}")
+    if set(args.shapes.split(",")) - set(SHAPES):
+        parser.error(f"--shapes takes some of {', '.join(SHAPES)}. Received: {args.shapes!r}")
     peak = conv_peak_flops()
     print(
         f"conv2d peak on this machine: {peak[0] / 1e9:.1f} GFLOP/s, {peak[1] / 1e9:.1f} GFLOP "
