@@ -2,7 +2,7 @@
 
 Training is plain `model.fit` with RMSProp (§5), `CategoricalNLL` and
 `BitsPerDim`, under any `tf.distribute` strategy, in float32 or mixed
-precision, optionally XLA-compiled. A run writes into `output_dir`:
+precision, XLA-compiled unless told otherwise. A run writes into `output_dir`:
 
     backup/          AtomicBackupAndRestore: rerunning the same command resumes
     logs/            TensorBoard scalars (loss, bits/dim, learning rate), samples

@@ -78,7 +78,7 @@ def test_mirrored_strategy_matches_single_device():
             with strategy.scope():
                 config = prt.ModelConfig(arch="row_lstm", image_shape=(4, 4, 1), num_levels=2,
                                          num_layers=1, hidden_units=4, output_units=8)
-                model = training.compile_model(prt.build_model(config))
+                model = training.compile_model(prt.build_model(config), jit_compile=False)
             history = model.fit(training.epoch_batches(images, 16, seed=0), steps_per_epoch=4,
                                 epochs=2, verbose=0)
             losses.append(history.history["loss"])
@@ -106,7 +106,7 @@ def test_train_and_resume_under_mirrored_strategy(tmp_path):
             results = training.train(
                 config, output_dir={str(tmp_path)!r}, train_split="train[:32]",
                 test_split="test[:8]", epochs=epochs, steps_per_epoch=2, batch_size=8,
-                num_samples=0, strategy=strategy, verbose=0,
+                num_samples=0, strategy=strategy, jit_compile=False, verbose=0,
             )
             print("RESUMED", results["resumed_from_epoch"], results["test"]["nats"])
         """
@@ -132,7 +132,7 @@ def test_multi_worker_mirrored_two_processes(tmp_path):
         from pixel_rnn_tf import train
         sys.argv = ["train", "--strategy=multi_worker", "--preset=digits_pixel_cnn",
                     "--epochs=1", "--steps_per_epoch=3", "--batch_size=8", "--num_samples=0",
-                    "--output_dir={tmp_path / 'run'}"]
+                    "--nojit_compile", "--output_dir={tmp_path / 'run'}"]
         app.run(train.main)
         """
     )
