@@ -1,7 +1,9 @@
 r"""Exports a trained PixelRNN as a versioned SavedModel for TF Serving.
 
-  python export/export_saved_model.py --model=runs/demo \
-      --export_base=runs/exports/pixel_rnn
+  pixel-rnn-export --model=runs/demo --export_base=runs/exports/pixel_rnn
+
+(or `python -m pixel_rnn_tf.cli.export`, or `python
+export/export_saved_model.py`, the same command at its older path).
 
 `--model` is a `.keras` file or a training output directory holding
 `model.keras`. The SavedModel is written whole to
@@ -62,9 +64,14 @@ def main(argv):
             sampling_jit_compile=_SAMPLING_JIT_COMPILE.value,
         )
     except (OSError, ValueError) as error:  # Missing, unreadable or taken paths.
-        sys.exit(f"export_saved_model: {error}")  # Exit status 1, the message on stderr.
+        sys.exit(f"export: {error}")  # Exit status 1, the message on stderr.
     print(path)
 
 
-if __name__ == "__main__":
+def run():
+    """The console script `pixel-rnn-export` (setup.cfg)."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,6 +1,6 @@
 r"""Writes samples and completions of a saved model to PNG files.
 
-  python -m pixel_rnn_tf.sample --model=runs/demo/model.keras \
+  python -m pixel_rnn_tf.cli.sample --model=runs/demo/model.keras \
       --dataset=digits --split=test --num_samples=16 --output_dir=runs/demo/pictures
 
 `samples.png` holds `--num_samples` samples; `completions.png` pairs the
@@ -27,7 +27,12 @@ from pixel_rnn_tf import visualize
 
 _MODEL = flags.DEFINE_string("model", None, "A saved .keras model.", required=True)
 _DATASET = flags.DEFINE_enum("dataset", "digits", data.names(), "Images to complete.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (mnist_idx, tfds).")
+_DATA_DIR = flags.DEFINE_string(
+    "data_dir", None, "Data directory (mnist_idx, tfds), or a folder of PNG/JPEG images (folder)."
+)
+_DOWNLOAD = flags.DEFINE_bool(
+    "download", False, "Download a tfds --dataset missing from --data_dir (needs network)."
+)
 _SPLIT = flags.DEFINE_string("split", "test", "Split of the images to complete.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 16, "Samples and completions.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
@@ -82,7 +87,8 @@ def main(argv):
     config = model.config
     images = data.load(
         _DATASET.value, _SPLIT.value, num_levels=config.num_levels, data_dir=_DATA_DIR.value,
-        as_numpy=True,
+        as_numpy=True, download=_DOWNLOAD.value,
+        image_shape=data.image_shape(_DATASET.value) or config.image_shape,
     )
     if len(images) < _NUM_SAMPLES.value:  # Never silently fewer than asked.
         raise app.UsageError(
@@ -109,5 +115,10 @@ def main(argv):
         print(path)
 
 
-if __name__ == "__main__":
+def run():
+    """The console script `pixel-rnn-sample` (setup.cfg)."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()
