@@ -31,6 +31,9 @@ COMMANDS = {
     "pixel-rnn-evaluate": "evaluate",
     "pixel-rnn-export": "export",
 }
+# The help of the data flags the train, sample and evaluate commands share.
+DATA_DIR_HELP = "Data directory (mnist_idx, tfds), or a folder of PNG/JPEG images (folder)."
+DOWNLOAD_HELP = "Download a tfds --dataset missing from --data_dir (needs network)."
 # Scripts that run a command from a file: export/'s older path of the export CLI.
 _SCRIPT_FILES = {"export_saved_model.py": "export"}
 _VERBOSITY_FLAG = re.compile(r"--?(?:verbosity|v)(?:=(.*))?")
@@ -90,11 +93,11 @@ def started_command(argv=None, orig_argv=None):
         return COMMANDS[script]
     if script in _SCRIPT_FILES:
         return _SCRIPT_FILES[script]
-    if argv[0] == "-m" and "-m" in orig_argv:
-        module = orig_argv[orig_argv.index("-m") + 1 :][:1]
-        prefix = f"{__name__}."
-        if module and module[0].startswith(prefix) and module[0][len(prefix) :] in COMMANDS.values():
-            return module[0][len(prefix) :]
+    if argv[0] == "-m" and "-m" in orig_argv[:-1]:
+        module = orig_argv[orig_argv.index("-m") + 1]
+        package, _, name = module.rpartition(".")
+        if package == __name__ and name in COMMANDS.values():
+            return name
     return None
 
 

@@ -23,6 +23,7 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from pixel_rnn_tf import cli
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import evaluation
@@ -32,12 +33,8 @@ from pixel_rnn_tf import serving
 _MODEL = flags.DEFINE_string("model", None, "Path of a saved model (.keras).", required=True)
 _DATASET = flags.DEFINE_string("dataset", "digits", f"Data set, one of {data.names()}.")
 _SPLIT = flags.DEFINE_string("split", "test", "Split, tfds syntax: 'test', 'test[:1000]'.")
-_DATA_DIR = flags.DEFINE_string(
-    "data_dir", None, "Data directory (mnist_idx, tfds), or a folder of PNG/JPEG images (folder)."
-)
-_DOWNLOAD = flags.DEFINE_bool(
-    "download", False, "Download a tfds --dataset missing from --data_dir (needs network)."
-)
+_DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
+_DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
 _BATCH_SIZE = flags.DEFINE_integer(
     "batch_size", evaluation.DEFAULT_BATCH_SIZE, "Images per forward pass.", lower_bound=1
 )

@@ -20,6 +20,7 @@ from absl import flags
 import numpy as np
 
 import pixel_rnn_tf  # noqa: F401 - registers the layers for loading.
+from pixel_rnn_tf import cli
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import serving
@@ -27,12 +28,8 @@ from pixel_rnn_tf import visualize
 
 _MODEL = flags.DEFINE_string("model", None, "A saved .keras model.", required=True)
 _DATASET = flags.DEFINE_enum("dataset", "digits", data.names(), "Images to complete.")
-_DATA_DIR = flags.DEFINE_string(
-    "data_dir", None, "Data directory (mnist_idx, tfds), or a folder of PNG/JPEG images (folder)."
-)
-_DOWNLOAD = flags.DEFINE_bool(
-    "download", False, "Download a tfds --dataset missing from --data_dir (needs network)."
-)
+_DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
+_DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
 _SPLIT = flags.DEFINE_string("split", "test", "Split of the images to complete.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 16, "Samples and completions.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")

@@ -27,6 +27,7 @@ from absl import flags
 import tensorflow as tf
 
 from pixel_rnn_tf import callbacks
+from pixel_rnn_tf import cli
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import files
@@ -42,12 +43,8 @@ _ARCH = flags.DEFINE_enum(
 _NUM_LAYERS = flags.DEFINE_integer("num_layers", None, "Overrides the preset's depth.")
 _HIDDEN_UNITS = flags.DEFINE_integer("hidden_units", None, "Overrides the preset's h.")
 _DATASET = flags.DEFINE_enum("dataset", "digits", data.names(), "Data set.")
-_DATA_DIR = flags.DEFINE_string(
-    "data_dir", None, "Data directory (mnist_idx, tfds), or a folder of PNG/JPEG images (folder)."
-)
-_DOWNLOAD = flags.DEFINE_bool(
-    "download", False, "Download a tfds --dataset missing from --data_dir (needs network)."
-)
+_DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
+_DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
 _TRAIN_SPLIT = flags.DEFINE_string("train_split", "train", "Training split, tfds syntax.")
 _TEST_SPLIT = flags.DEFINE_string("test_split", "test", "Evaluation split, tfds syntax.")
 _EPOCHS = flags.DEFINE_integer("epochs", 30, "Training epochs.", lower_bound=1)
