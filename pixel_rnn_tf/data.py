@@ -59,6 +59,10 @@ _SPLIT_PATTERN = re.compile(r"(\w+)(?:\[((?:-?\d+)?)(%?):((?:-?\d+)?)(%?)\])?")
 _SPLIT_EXAMPLES = "'train', 'test[:8000]', 'test[8000:]', 'train[10%:]' or 'train[:50%]'"
 
 
+class NotPreparedError(RuntimeError):
+    """A tfds data set is not prepared in `data_dir`, and `download=False`."""
+
+
 def names():
     """Returns the sorted list of known data set names."""
     return sorted([*_SHAPES, FOLDER])
@@ -229,8 +233,8 @@ def load(
     Raises:
       ValueError: for an unknown name or split, bad arguments, missing or
         malformed IDX files, or a folder without images.
-      RuntimeError: for a tfds data set that is not prepared in `data_dir`
-        and `download=False`.
+      NotPreparedError: (a RuntimeError) for a tfds data set that is not
+        prepared in `data_dir` and `download=False`.
     """
     _check_name(name)
     _check_num_levels(num_levels)
@@ -459,7 +463,7 @@ def _tfds_load(name, split, data_dir, download):
         # download=False by default: without network a download would hang or fail late.
         return tfds.load(name, split=split, data_dir=data_dir, download=download)
     except AssertionError as error:  # tfds's way of saying "not prepared".
-        raise RuntimeError(
+        raise NotPreparedError(
             f"The tfds data set {name!r} is not prepared in data_dir={data_dir!r}. Pass "
             "download=True (--download in the commands) to download and prepare it there, "
             f"or prepare it on a machine with network access (`tfds build {name} "

@@ -236,7 +236,7 @@ def test_unprepared_tfds_fails_without_downloading(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
     # The error names the argument and the commands' flag that fetch the set.
-    with pytest.raises(RuntimeError, match="not prepared.*download=True.*--download.*tfds build"):
+    with pytest.raises(data.NotPreparedError, match="not prepared.*download=True.*--download"):
         data.load("cifar10", "train", data_dir=str(tmp_path))
     assert not any(tmp_path.rglob("*.tfrecord*"))
 

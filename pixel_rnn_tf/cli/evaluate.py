@@ -98,16 +98,19 @@ def main(argv):
             f"{data.image_shape(_DATASET.value)} but the model expects "
             f"image_shape={config.image_shape}."
         )
-    images = data.load(
-        _DATASET.value,
-        _SPLIT.value,
-        num_levels=config.num_levels,
-        data_dir=_DATA_DIR.value,
-        as_numpy=True,
-        download=_DOWNLOAD.value,
-        image_shape=config.image_shape,
-    )
-    condition = _condition(config, len(images))
+    try:
+        images = data.load(
+            _DATASET.value,
+            _SPLIT.value,
+            num_levels=config.num_levels,
+            data_dir=_DATA_DIR.value,
+            as_numpy=True,
+            download=_DOWNLOAD.value,
+            image_shape=config.image_shape,
+        )
+        condition = _condition(config, len(images))
+    except data.NotPreparedError as error:  # Says which flag fetches it.
+        raise app.UsageError(str(error)) from None
     try:
         results = evaluation.evaluate(
             model, images, batch_size=_BATCH_SIZE.value, condition=condition

@@ -82,11 +82,14 @@ def main(argv):
     except (FileNotFoundError, ValueError) as error:
         raise app.UsageError(f"--model: {error}") from None
     config = model.config
-    images = data.load(
-        _DATASET.value, _SPLIT.value, num_levels=config.num_levels, data_dir=_DATA_DIR.value,
-        as_numpy=True, download=_DOWNLOAD.value,
-        image_shape=data.image_shape(_DATASET.value) or config.image_shape,
-    )
+    try:
+        images = data.load(
+            _DATASET.value, _SPLIT.value, num_levels=config.num_levels,
+            data_dir=_DATA_DIR.value, as_numpy=True, download=_DOWNLOAD.value,
+            image_shape=data.image_shape(_DATASET.value) or config.image_shape,
+        )
+    except data.NotPreparedError as error:  # Says which flag fetches it.
+        raise app.UsageError(str(error)) from None
     if len(images) < _NUM_SAMPLES.value:  # Never silently fewer than asked.
         raise app.UsageError(
             f"--split={_SPLIT.value!r} of --dataset={_DATASET.value} holds {len(images)} "

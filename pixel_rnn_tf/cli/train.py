@@ -160,7 +160,9 @@ def main(argv):
             export_base=export_base,
         )
     except (files.DirectoryInUseError, callbacks.CheckpointError) as error:
-        sys.exit(f"train: {error}")  # Exit status 1, the message on stderr.
+        sys.exit(f"train: {error}")
+    except data.NotPreparedError as error:  # Says which flag fetches it.
+        raise app.UsageError(str(error)) from None  # Exit status 1, the message on stderr.
     print(training.format_results(results))
 
 
