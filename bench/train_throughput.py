@@ -112,17 +112,21 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--jit_compile", action="store_true")
     parser.add_argument("--skip_peer", action="store_true")
+    parser.add_argument(
+        "--archs", default=",".join(prt.configs.ARCHITECTURES),
+        help="Comma-separated architectures; the first is the ratios' baseline.",
+    )
     args = parser.parse_args()
     peak = conv_peak_flops()
     print(f"conv2d peak on this machine: {peak / 1e9:.1f} GFLOP/s (float32, 16x64x64x128, 3x3x128x128)")
     print(
-        "| shape | arch | params | images/s | ratio to PixelCNN | GFLOP/step | "
+        "| shape | arch | params | images/s | ratio to the first | GFLOP/step | "
         "% of conv peak |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for shape, levels in (((28, 28, 1), 2), ((32, 32, 3), 256)):
         baseline = None
-        for arch in prt.configs.ARCHITECTURES:
+        for arch in args.archs.split(","):
             config = prt.ModelConfig(
                 arch=arch, image_shape=shape, num_levels=levels, num_layers=args.num_layers,
                 hidden_units=args.hidden_units, output_units=4 * args.hidden_units,
