@@ -43,6 +43,13 @@ def _conv_flops(layer, height, width, in_features):
     return 2 * height * width * kh * kw * in_features * layer.filters
 
 
+def _gated_flops(layer, height, width, in_features):
+    """Both stacks' convolutions and the link of a Gated PixelCNN layer."""
+    stacks = _conv_flops(layer.vertical, height, width, in_features)
+    stacks += _conv_flops(layer.horizontal, height, width, in_features)
+    return stacks + _conv_flops(layer.link, height, width, layer.vertical.filters)
+
+
 def forward_flops(model):
     """Multiply-adds x 2 of one image's forward pass, from the layers' shapes.
 
@@ -50,8 +57,15 @@ def forward_flops(model):
     """
     height, width, channels = model.config.image_shape
     h = model.config.hidden_units
-    total = _conv_flops(model.stem, height, width, channels)
+    if isinstance(model.stem, prt.layers.GatedStem):
+        total = _gated_flops(model.stem, height, width, channels)
+    else:
+        total = _conv_flops(model.stem, height, width, channels)
     for block in model.blocks:
+        if isinstance(block, prt.layers.GatedPixelCNNBlock):
+            total += _gated_flops(block, height, width, h)
+            total += _conv_flops(block.horizontal_output, height, width, h)
+            continue
         if isinstance(block, prt.layers.PixelCNNBlock):
             total += _conv_flops(block.reduce, height, width, 2 * h)
             total += _conv_flops(block.conv, height, width, h)

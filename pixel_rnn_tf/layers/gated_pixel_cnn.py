@@ -95,6 +95,11 @@ class VerticalConv2D(keras.layers.Layer):
         self.rows = rows
         self.include_current_row = bool(include_current_row)
 
+    @property
+    def kernel_size(self):
+        """`(rows, kernel_width)`, the kernel's shape."""
+        return (self.rows, self.kernel_width)
+
     def build(self, input_shape):
         self.kernel = self.add_weight(
             name="kernel",
