@@ -203,6 +203,9 @@ class _GatedLayer(Composite):
         horizontal = run(self.horizontal, horizontal) + run(self.link, vertical)
         return gate(vertical), gate(horizontal)
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (2 * self.hidden_units,)
+
 
 @register_serializable
 class GatedStem(_GatedLayer, keras.layers.Layer):
@@ -231,9 +234,6 @@ class GatedStem(_GatedLayer, keras.layers.Layer):
     def forward(self, inputs, run):
         vertical, horizontal = self.stacks(inputs, inputs, run)
         return interleave(horizontal, vertical)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (2 * self.hidden_units,)
 
     def get_config(self):
         config = super().get_config()
