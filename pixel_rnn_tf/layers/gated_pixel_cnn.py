@@ -89,7 +89,9 @@ class VerticalConv2D(keras.layers.Layer):
         super().__init__(**kwargs)
         for name, value in (("filters", filters), ("rows", rows)):
             if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"Expected `{name}` to be a positive int. Received: {name}={value}")
+                raise ValueError(
+                    f"Expected `{name}` to be a positive int. Received: {name}={value}"
+                )
         self.filters = filters
         self.kernel_width = masking.normalize_kernel_size((1, kernel_width), "kernel_width")[1]
         self.rows = rows
