@@ -5,7 +5,7 @@ the same depth and width, times training steps with the package's default
 training settings (`training.compile_model`: XLA unless `--nojit_compile`)
 and reports images per second (wall clock, and per CPU-second of the
 process, which moves less with other jobs on the machine), the ratio to
-PixelCNN, the analytic FLOPs of a step and the fraction of this machine's
+the first architecture (PixelCNN by default), the analytic FLOPs of a step and the fraction of this machine's
 convolution peak (a large conv2d timed in the same run) that the step
 reaches, both per CPU-second (on a machine shared with other jobs the wall
 clock of the peak and of the steps move apart). The peer, tfp's `tfd.PixelCNN` with `2h` filters (`peer.py`),
@@ -52,6 +52,13 @@ def _conv_flops(layer, height, width, in_features):
     return 2 * height * width * kh * kw * in_features * layer.filters
 
 
+def _gated_flops(layer, height, width, in_features):
+    """Both stacks' convolutions and the link of a Gated PixelCNN layer."""
+    stacks = _conv_flops(layer.vertical, height, width, in_features)
+    stacks += _conv_flops(layer.horizontal, height, width, in_features)
+    return stacks + _conv_flops(layer.link, height, width, layer.vertical.filters)
+
+
 def forward_flops(model):
     """Multiply-adds x 2 of one image's forward pass, from the layers' shapes.
 
@@ -59,8 +66,15 @@ def forward_flops(model):
     """
     height, width, channels = model.config.image_shape
     h = model.config.hidden_units
-    total = _conv_flops(model.stem, height, width, channels)
+    if isinstance(model.stem, prt.layers.GatedStem):
+        total = _gated_flops(model.stem, height, width, channels)
+    else:
+        total = _conv_flops(model.stem, height, width, channels)
     for block in model.blocks:
+        if isinstance(block, prt.layers.GatedPixelCNNBlock):
+            total += _gated_flops(block, height, width, h)
+            total += _conv_flops(block.horizontal_output, height, width, h)
+            continue
         if isinstance(block, prt.layers.PixelCNNBlock):
             total += _conv_flops(block.reduce, height, width, 2 * h)
             total += _conv_flops(block.conv, height, width, h)
@@ -133,14 +147,14 @@ def measure(model, args, peak, warmup=2):
 def small_scale_rows(args, peak):
     """The table at 28x28x1 and 32x32x3, `args.num_layers` x `args.hidden_units`."""
     print(
-        "| shape | arch | step | params | images/s | images/CPU-s | ratio to PixelCNN | "
+        "| shape | arch | step | params | images/s | images/CPU-s | ratio to the first | "
         "GFLOP/step | % of conv peak |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.shapes.split(","):
         shape, levels = SHAPES[name]
         baseline = None
-        for arch in prt.configs.ARCHITECTURES:
+        for arch in args.archs.split(","):
             config = prt.ModelConfig(
                 arch=arch, image_shape=shape, num_levels=levels, num_layers=args.num_layers,
                 hidden_units=args.hidden_units, output_units=4 * args.hidden_units,
@@ -197,6 +211,10 @@ def main():
         help="XLA-compile the training step (default: the package's default, XLA).",
     )
     parser.add_argument("--skip_peer", action="store_true")
+    parser.add_argument(
+        "--archs", default=",".join(prt.configs.ARCHITECTURES),
+        help="Comma-separated architectures; the first is the ratios' baseline.",
+    )
     parser.add_argument("--shapes", default=",".join(SHAPES),
                         help="Comma-separated shapes of --scales=small.")
     parser.add_argument(

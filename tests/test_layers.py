@@ -151,6 +151,9 @@ LAYERS = [
     (layers.RowLSTMBlock, dict(hidden_units=3, color_channels=1)),
     (layers.DiagonalBiLSTMBlock, dict(hidden_units=3, color_channels=3)),
     (layers.OutputStack, dict(output_units=6, num_levels=4, color_channels=3)),
+    (layers.VerticalConv2D, dict(filters=4, kernel_width=3, rows=2, include_current_row=False)),
+    (layers.GatedStem, dict(hidden_units=3, color_channels=3, kernel_size=3)),
+    (layers.GatedPixelCNNBlock, dict(hidden_units=3, color_channels=3, residual=False)),
 ]
 
 
