@@ -35,7 +35,7 @@ if [[ "$gpus" -gt 0 && "$quick" -eq 0 ]]; then
   sampling=(--scales=paper --skip_peer)
   serving=(--preset=cifar10_row_lstm_12x128 --sample_preset=cifar10_row_lstm_12x128
            --batch_sizes=1,16 --num_samples=16 --repeats=10 --sample_repeats=2)
-  limits=(210 150 90)
+  limits=(240 140 80)
 else
   mode="quick (CPU)"
   throughput=(--scales=small --shapes=28x28x1 --num_layers=1 --hidden_units=8 --steps=2 --skip_peer
