@@ -39,9 +39,11 @@ from pixel_rnn_tf.models import build_model
 DEFAULT_LEARNING_RATE = 1e-3  # RMSProp, as in the paper (§5).
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 EVAL_BATCH_SIZE = 64
-# XLA compiles the recurrent layers' scans into one loop: 1.2x to 2x the
-# images/s of the plain graph on CPU (BENCHMARKS.md, "Training throughput"),
-# at a compile of seconds to a minute per model.
+# XLA by default: it fuses the recurrent layers' per-step elementwise work
+# (the Diagonal BiLSTM trains 1.17x faster per CPU-second), at a compile of
+# seconds to minutes per model; on a CPU it slows the convolution-bound
+# PixelCNN (BENCHMARKS.md, "Training throughput"). `--nojit_compile` and
+# `jit_compile=False` turn it off.
 JIT_COMPILE = True
 
 
