@@ -152,7 +152,7 @@ class Conditioning(keras.layers.Layer):
         map `[batch, h, w, c]`.
 
     Returns:
-      A list of `num_biases` biases, each `[batch, 1, 1, features]` (labels,
+      A tuple of `num_biases` biases, each `[batch, 1, 1, features]` (labels,
       vectors) or `[batch, height, width, features]` (maps).
     """
 
@@ -222,7 +222,7 @@ class Conditioning(keras.layers.Layer):
         biases = tf.cast(biases, self.compute_dtype)
         if self.kind != "map":
             biases = biases[:, None, None, :]
-        return tf.split(biases, self.num_biases, axis=-1)
+        return tuple(tf.split(biases, self.num_biases, axis=-1))
 
     def get_config(self):
         config = super().get_config()
