@@ -35,6 +35,14 @@ def _scale(config, images, dtype):
     return tf.cast(tf.cast(images, tf.float32) * scale - 1.0, dtype)
 
 
+def _with_targets(data):
+    """`(x, y, sample_weight)` of a batch, with `y` the images where it is missing."""
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if y is None:
+        y = x[0] if isinstance(x, (tuple, list)) else x
+    return x, y, sample_weight
+
+
 class _ConfiguredModel(keras.Model):
     """What every model of the package shares: built from a config, saved as it.
 
@@ -43,17 +51,10 @@ class _ConfiguredModel(keras.Model):
     """
 
     def train_step(self, data):
-        return _logs_for_reduction(super().train_step(self.with_targets(data)))
+        return _logs_for_reduction(super().train_step(_with_targets(data)))
 
     def test_step(self, data):
-        return _logs_for_reduction(super().test_step(self.with_targets(data)))
-
-    def with_targets(self, data):
-        """`(x, y, sample_weight)` of a batch, with `y` the images where it is missing."""
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if y is None:
-            y = x[0] if isinstance(x, (tuple, list)) else x
-        return x, y, sample_weight
+        return _logs_for_reduction(super().test_step(_with_targets(data)))
 
     def input_signature(self, batch_size=None):
         """The inputs' `tf.TensorSpec`s, as one list of `call`'s arguments.

@@ -12,6 +12,21 @@ import tensorflow as tf
 import pixel_rnn_tf as prt
 
 
+# Every public layer of `pixel_rnn_tf.layers` with tiny arguments, for
+# inputs of 6 features `[batch, height, width, 6]`.
+LAYERS = [
+    (prt.layers.MaskedConv2D,
+     dict(filters=6, kernel_size=(1, 3), mask_type="A", color_channels=3)),
+    (prt.layers.RowLSTM, dict(units=3, color_channels=3, kernel_width=3)),
+    (prt.layers.DiagonalLSTM, dict(units=3, color_channels=1)),
+    (prt.layers.DiagonalBiLSTM, dict(units=3, color_channels=3)),
+    (prt.layers.PixelCNNBlock, dict(hidden_units=3, color_channels=3, residual=False)),
+    (prt.layers.RowLSTMBlock, dict(hidden_units=3, color_channels=1)),
+    (prt.layers.DiagonalBiLSTMBlock, dict(hidden_units=3, color_channels=3)),
+    (prt.layers.OutputStack, dict(output_units=6, num_levels=4, color_channels=3)),
+]
+
+
 def random_images(shape, num_levels, seed=0):
     """Uniform int32 images `shape` with values in `[0, num_levels)`."""
     return np.random.default_rng(seed).integers(0, num_levels, size=shape).astype(np.int32)

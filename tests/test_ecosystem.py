@@ -14,6 +14,7 @@ from keras.src import testing  # The layer-test harness of Keras's own layers (t
 
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import layers
+from helpers import LAYERS
 from helpers import random_images
 from helpers import randomize_weights
 from helpers import tiny_config
@@ -110,16 +111,6 @@ def test_keras_export_serves_the_logits(kind, tmp_path):
 # 3. Dtype policies.
 
 _FEATURES = (2, 2, 3, 6)  # [batch, height, width, features] into a layer.
-LAYERS = [
-    (layers.MaskedConv2D, dict(filters=6, kernel_size=(1, 3), mask_type="A", color_channels=3)),
-    (layers.RowLSTM, dict(units=3, color_channels=3, kernel_width=3)),
-    (layers.DiagonalLSTM, dict(units=2, color_channels=1)),
-    (layers.DiagonalBiLSTM, dict(units=3, color_channels=3)),
-    (layers.PixelCNNBlock, dict(hidden_units=3, color_channels=3, residual=False)),
-    (layers.RowLSTMBlock, dict(hidden_units=3, color_channels=3)),
-    (layers.DiagonalBiLSTMBlock, dict(hidden_units=3, color_channels=3)),
-    (layers.OutputStack, dict(output_units=6, num_levels=4, color_channels=3)),
-]
 CONDITIONINGS = [
     (dict(num_biases=2, features=4, image_shape=(2, 2, 1), num_classes=3),
      np.array([0, 2], np.int32)),
