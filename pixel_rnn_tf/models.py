@@ -96,7 +96,8 @@ class _ConfiguredModel(keras.Model):
 class PixelModel(_ConfiguredModel):
     """An autoregressive network of images: integer pixels in, logits out.
 
-    Layout (Table 1): a `7 x 7` mask-A convolution to `2h` features, then
+    Layout (Table 1): a `7 x 7` mask-A convolution to `2h` features (or the
+    block class's own first layer, `stem_from_model_config`), then
     `num_layers` residual blocks of the configured architecture, learnable
     skip connections from each block (a mask-B `1 x 1` convolution each,
     summed), and the output stack. With a condition (`conditioning`), a
@@ -131,10 +132,8 @@ class PixelModel(_ConfiguredModel):
         channels = config.color_channels
         features = 2 * config.hidden_units
         dtype = self.dtype_policy  # Every sublayer computes in the model's policy.
-        self.stem = MaskedConv2D(
-            features, config.input_kernel_size, "A", channels, name="input_conv", dtype=dtype
-        )
         block = blocks.block_class(config.arch)
+        self.stem = block.stem_from_model_config(config, name="input_conv", dtype=dtype)
         self.blocks = compat.track_layers(self, "blocks", [
             block.from_model_config(config, name=f"block_{i}", dtype=dtype)
             for i in range(config.num_layers)
@@ -254,7 +253,9 @@ class PixelModel(_ConfiguredModel):
         pixel = tf.zeros([batch_size, self.config.color_channels], self.compute_dtype)
         run = stepping.InitialCaches(self.config.image_shape[1])
         self.forward(pixel, _pixel_biases(biases, 0, 0), run)
-        return {"caches": run.caches, "biases": biases or []}
+        biases = biases or []
+        caches = self._start_row(run.caches, pixel, biases, 0)
+        return {"caches": caches, "biases": biases, "pixel": pixel}
 
     def step(self, state, images, position):
         """The logits `[batch, num_levels]` of channel `c` at `(i, j)`, and the new state.
@@ -285,9 +286,29 @@ class PixelModel(_ConfiguredModel):
     def end_row(self, state, i):
         """After row `i`'s last pixel: every layer's end of row (`layers.stepping`)."""
         run = stepping.EndRow(state["caches"], i)
-        pixel = tf.zeros_like(state["caches"][self.stem.name]["row"][:, 0])  # [B, C]
-        self.forward(pixel, None, run)
-        return dict(state, caches=run.caches)
+        self.forward(state["pixel"], None, run)
+        caches = self._start_row(run.caches, state["pixel"], state["biases"], i + 1)
+        return dict(state, caches=caches)
+
+    def _start_row(self, caches, pixel, biases, i):
+        """Row `i`'s whole-row work before its first pixel (`stepping.StartRow`).
+
+        Only where some layer needs whole rows (it has `start_row`); the
+        wiring then runs on rows `[batch, width, ...]` with row `i`'s biases.
+        """
+        if not any(hasattr(layer, "start_row") for layer in self._flatten_layers()):
+            return caches
+        height, width = self.config.image_shape[:2]
+        row = tf.zeros([tf.shape(pixel)[0], width, pixel.shape[-1]], pixel.dtype)  # [B, W, C]
+        # After the last row there is no next one: any row's biases serve.
+        index = tf.minimum(i, height - 1)
+        row_biases = [
+            bias[:, 0] if bias.shape[1] == 1 else tf.gather(bias, index, axis=1)
+            for bias in biases
+        ]  # [B, 1 or W, features] each
+        run = stepping.StartRow(caches, i)
+        self.forward(row, row_biases or None, run)
+        return run.caches
 
     def fill_in_order(self, fill, images, known, condition):
         """Fills `images` where `known` is False in the model's order: raster.

@@ -143,8 +143,6 @@ def test_diagonal_bilstm_is_left_plus_shifted_mirrored_right():
     np.testing.assert_allclose(layer(x), expected, atol=1e-4)
 
 
-
-
 @pytest.mark.parametrize("cls,kwargs", LAYERS, ids=[cls.__name__ for cls, _ in LAYERS])
 def test_layer_round_trip(cls, kwargs, tmp_path):
     x = np.random.default_rng(5).normal(size=(2, 3, 4, 6)).astype(np.float32)

@@ -129,7 +129,7 @@ def test_multi_worker_mirrored_two_processes(tmp_path):
         f"""
         import sys
         from absl import app
-        from pixel_rnn_tf import train
+        from pixel_rnn_tf.cli import train
         sys.argv = ["train", "--strategy=multi_worker", "--preset=digits_pixel_cnn",
                     "--epochs=1", "--steps_per_epoch=3", "--batch_size=8", "--num_samples=0",
                     "--output_dir={tmp_path / 'run'}"]
@@ -187,7 +187,7 @@ def test_train_library_with_precision_and_jit(tmp_path):
 
 def _train_command(output_dir, epochs=4):
     return [
-        sys.executable, "-m", "pixel_rnn_tf.train", "--preset=digits_pixel_cnn",
+        sys.executable, "-m", "pixel_rnn_tf.cli.train", "--preset=digits_pixel_cnn",
         f"--epochs={epochs}", "--steps_per_epoch=15", "--num_samples=0", "--deterministic",
         f"--output_dir={output_dir}",
     ]

@@ -80,6 +80,17 @@ class ResidualBlock(Composite, keras.layers.Layer):
             **kwargs,
         )
 
+    @classmethod
+    def stem_from_model_config(cls, config, **kwargs):
+        """The model's first layer: a mask-A `7 x 7` convolution to `2h` features (Table 1).
+
+        An architecture whose blocks carry more than one stream overrides it.
+        """
+        return MaskedConv2D(
+            2 * config.hidden_units, config.input_kernel_size, "A", config.color_channels,
+            **kwargs,
+        )
+
     def build(self, input_shape):
         core_shape = self.build_core(input_shape)
         self.output_projection = MaskedConv2D(
