@@ -5,8 +5,8 @@ import warnings
 import keras
 import numpy as np
 import tensorflow as tf
-from keras.src.backend.common.symbolic_scope import in_symbolic_scope
 
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import validation
@@ -22,7 +22,7 @@ from pixel_rnn_tf.registry import register_serializable
 def _cast_symbolic(inputs):
     """Under a tf.distribute strategy, Keras's fit first builds the model on
     the replica *mean* of a batch, a float: only shapes matter there."""
-    if in_symbolic_scope():
+    if compat.in_symbolic_scope():
         return tf.nest.map_structure(lambda x: tf.cast(x, tf.int32), inputs)
     return inputs
 
@@ -37,11 +37,23 @@ def _scale(config, images, dtype):
     return tf.cast(tf.cast(images, tf.float32) * scale - 1.0, dtype)
 
 
+def _with_targets(data):
+    """`(x, y, sample_weight)` of a batch, with `y` the images where it is missing."""
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if y is None:
+        y = x[0] if isinstance(x, (tuple, list)) else x
+    return x, y, sample_weight
+
+
 class _ConfiguredModel(keras.Model):
-    """What every model of the package shares: built from a config, saved as it."""
+    """What every model of the package shares: built from a config, saved as it.
+
+    A density model's target is its input: `fit(images)`, and `evaluate`,
+    with no targets train and test on the images themselves.
+    """
 
     def train_step(self, data):
-        return _logs_for_reduction(super().train_step(data))
+        return _logs_for_reduction(super().train_step(_with_targets(data)))
 
     def make_train_function(self, force=False):
         super().make_train_function(force)
@@ -85,10 +97,38 @@ class _ConfiguredModel(keras.Model):
         return run
 
     def test_step(self, data):
-        return _logs_for_reduction(super().test_step(data))
+        return _logs_for_reduction(super().test_step(_with_targets(data)))
+
+    def input_signature(self, batch_size=None):
+        """The inputs' `tf.TensorSpec`s, as one list of `call`'s arguments.
+
+        int32 images `[batch, height, width, channels]`, paired with the
+        condition (`conditioning.spec`) for a conditioned model.
+        """
+        images = tf.TensorSpec((batch_size,) + self.config.image_shape, tf.int32, name="images")
+        condition = conditioning.spec(self.config, batch_size)
+        return [images if condition is None else (images, condition)]
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """`keras.Model.export`, by default with the model's `input_signature()`."""
+        return super().export(
+            filepath, format=format, verbose=verbose,
+            input_signature=input_signature or self.input_signature(), **kwargs,
+        )
+
+    def compute_output_spec(self, inputs):
+        # float32 logits whatever the compute dtype (`OutputStack`).
+        shape = self.compute_output_shape(tf.nest.map_structure(lambda x: tuple(x.shape), inputs))
+        return keras.KerasTensor(shape, dtype="float32")
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "config": self.config.to_dict()}
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "config": self.config.to_dict(),
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -134,25 +174,25 @@ class PixelModel(_ConfiguredModel):
         self.config = config
         channels = config.color_channels
         features = 2 * config.hidden_units
+        dtype = self.dtype_policy  # Every sublayer computes in the model's policy.
         block = blocks.block_class(config.arch)
-        self.stem = block.stem_from_model_config(config, name="input_conv")
-        self.blocks = [
-            block.from_model_config(config, name=f"block_{i}") for i in range(config.num_layers)
-        ]
-        self.skips = (
-            [
-                MaskedConv2D(features, 1, "B", channels, name=f"skip_{i}")
-                for i in range(config.num_layers)
-            ]
-            if config.skip
-            else []
+        self.stem = block.stem_from_model_config(config, name="input_conv", dtype=dtype)
+        self.blocks = compat.track_layers(self, "blocks", [
+            block.from_model_config(config, name=f"block_{i}", dtype=dtype)
+            for i in range(config.num_layers)
+        ])
+        self.skips = compat.track_layers(self, "skips", [
+            MaskedConv2D(features, 1, "B", channels, name=f"skip_{i}", dtype=dtype)
+            for i in range(config.num_layers if config.skip else 0)
+        ])
+        self.head = OutputStack(
+            config.output_units, config.num_levels, channels, name="output", dtype=dtype
         )
-        self.head = OutputStack(config.output_units, config.num_levels, channels, name="output")
         self.conditioning = (
             conditioning.Conditioning(
                 config.num_layers + 1, features, config.image_shape,
                 num_classes=config.num_classes, condition_shape=config.condition_shape,
-                name="conditioning",
+                name="conditioning", dtype=dtype,
             )
             if conditioning.kind(config)
             else None
@@ -164,6 +204,8 @@ class PixelModel(_ConfiguredModel):
         return self.conditioning is not None
 
     def build(self, input_shape=None):
+        if self.built:
+            return  # Built from the config alone: a second build has nothing to do.
         features_shape = (None,) + self.config.image_shape[:2] + (2 * self.config.hidden_units,)
         self.stem.build((None,) + self.config.image_shape)
         for layer in self.blocks + self.skips:
@@ -363,8 +405,8 @@ class MultiScalePixelModel(_ConfiguredModel):
                 f"Expected `config` to be a MultiScaleConfig. Received: config={config!r}"
             )
         self.config = config
-        self.small = PixelModel(config.small, name="small")
-        self.large = PixelModel(config.large_network, name="large")
+        self.small = PixelModel(config.small, name="small", dtype=self.dtype_policy)
+        self.large = PixelModel(config.large_network, name="large", dtype=self.dtype_policy)
         height, width, _ = config.image_shape
         rows, cols = np.arange(height) % config.factor == 0, np.arange(width) % config.factor == 0
         self._subsampled = rows[:, None] & cols[None, :]  # [H, W]
@@ -372,6 +414,8 @@ class MultiScalePixelModel(_ConfiguredModel):
     conditional = False
 
     def build(self, input_shape=None):
+        if self.built:
+            return
         self.small.build()
         self.large.build()
         self.built = True
@@ -445,10 +489,7 @@ def _logs_for_reduction(logs):
     which fails on scalars (tensorflow/tensorflow#72388); a `[1]` log
     reduces to the mean over workers, a scalar again.
     """
-    strategy = tf.distribute.get_strategy()
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
-        strategy.extended._in_multi_worker_mode()
-    ):
+    if compat.in_multi_worker_mode(tf.distribute.get_strategy()):
         return {name: tf.reshape(value, [1]) for name, value in logs.items()}
     return logs
 

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from pixel_rnn_tf import callbacks as callbacks_lib
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import files as files_lib
@@ -343,7 +344,7 @@ def _train_locked(
         # on the replica *mean* of a batch (float for int images, and an
         # error under MultiWorkerMirroredStrategy). The model is built
         # already; fit then traces its step in this scope on real batches.
-        model._distribute_strategy = None
+        compat.forget_distribute_strategy(model)
         model.fit(
             epoch_batches(train_images, batch_size, seed, start_epoch * steps_per_epoch),
             epochs=epochs,

@@ -19,6 +19,23 @@ import pixel_rnn_tf as prt
 # (the suite's CI budget).
 PAPER_ARCHITECTURES = ("pixel_cnn", "row_lstm", "diagonal_bilstm")
 
+# Every public layer of `pixel_rnn_tf.layers` with tiny arguments, for
+# inputs of 6 features `[batch, height, width, 6]`.
+LAYERS = [
+    (prt.layers.MaskedConv2D,
+     dict(filters=6, kernel_size=(1, 3), mask_type="A", color_channels=3)),
+    (prt.layers.RowLSTM, dict(units=3, color_channels=3, kernel_width=3)),
+    (prt.layers.DiagonalLSTM, dict(units=3, color_channels=1)),
+    (prt.layers.DiagonalBiLSTM, dict(units=3, color_channels=3)),
+    (prt.layers.PixelCNNBlock, dict(hidden_units=3, color_channels=3, residual=False)),
+    (prt.layers.RowLSTMBlock, dict(hidden_units=3, color_channels=1)),
+    (prt.layers.DiagonalBiLSTMBlock, dict(hidden_units=3, color_channels=3)),
+    (prt.layers.OutputStack, dict(output_units=6, num_levels=4, color_channels=3)),
+    (prt.layers.VerticalConv2D, dict(filters=4, kernel_width=3, rows=2, include_current_row=False)),
+    (prt.layers.GatedStem, dict(hidden_units=3, color_channels=3, kernel_size=3)),
+    (prt.layers.GatedPixelCNNBlock, dict(hidden_units=3, color_channels=3, residual=False)),
+]
+
 
 def random_images(shape, num_levels, seed=0):
     """Uniform int32 images `shape` with values in `[0, num_levels)`."""

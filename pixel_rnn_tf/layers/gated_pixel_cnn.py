@@ -185,14 +185,16 @@ class _GatedLayer(Composite):
         features = 2 * hidden_units  # Both gates' pre-activations.
         self.vertical = VerticalConv2D(
             features, kernel_size, kernel_size // 2 + 1, include_current_row=not first,
-            name="vertical",
+            name="vertical", dtype=self.dtype_policy,
         )
         self.horizontal = MaskedConv2D(
             features, (1, kernel_size), mask_type, color_channels, output_blocks=2,
-            name="horizontal",
+            name="horizontal", dtype=self.dtype_policy,
         )
         # The vertical stack sees only rows above: every color group may read it.
-        self.link = MaskedConv2D(features, 1, "B", 1, name="vertical_to_horizontal")
+        self.link = MaskedConv2D(
+            features, 1, "B", 1, name="vertical_to_horizontal", dtype=self.dtype_policy
+        )
 
     def _build_stacks(self, vertical_shape, horizontal_shape):
         self.vertical.build(vertical_shape)
@@ -270,7 +272,8 @@ class GatedPixelCNNBlock(_GatedLayer, blocks.ResidualBlock):
         self.kernel_size = kernel_size
         self._make_stacks(hidden_units, color_channels, kernel_size, "B", first=False)
         self.horizontal_output = MaskedConv2D(
-            hidden_units, 1, "B", color_channels, name="horizontal_output"
+            hidden_units, 1, "B", color_channels, name="horizontal_output",
+            dtype=self.dtype_policy,
         )
 
     @classmethod
@@ -278,9 +281,9 @@ class GatedPixelCNNBlock(_GatedLayer, blocks.ResidualBlock):
         return super().from_model_config(config, kernel_size=config.kernel_size, **kwargs)
 
     @classmethod
-    def stem_from_model_config(cls, config, name):
+    def stem_from_model_config(cls, config, **kwargs):
         return GatedStem(
-            config.hidden_units, config.color_channels, config.input_kernel_size, name=name
+            config.hidden_units, config.color_channels, config.input_kernel_size, **kwargs
         )
 
     def build(self, input_shape):
