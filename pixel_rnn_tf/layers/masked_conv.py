@@ -139,12 +139,14 @@ class MaskedConv2D(keras.layers.Layer):
             top, side = kernel_height // 2, kernel_width // 2
             batch, features = tf.shape(inputs)[0], inputs.shape[-1]
             # Padded column j + side is image column j: the patch starts at j.
+            # The pixel is written first and the current row read after it:
+            # a read of the row before the write would make XLA copy the
+            # whole row at every step to keep the read's buffer intact.
+            row = write_at(cache["row"], (j + side,), inputs)
             above = tf.slice(cache["above"], [0, 0, j, 0], [batch, top, kernel_width, features])
-            left = tf.slice(cache["row"], [0, j, 0], [batch, side, features])
-            patch = tf.concat(
-                [tf.reshape(above, [batch, -1]), tf.reshape(left, [batch, -1]), inputs], axis=1
-            )
-            cache = dict(cache, row=write_at(cache["row"], (j + side,), inputs))
+            current = tf.slice(row, [0, j, 0], [batch, side + 1, features])  # Up to the centre.
+            patch = tf.concat([tf.reshape(above, [batch, -1]), tf.reshape(current, [batch, -1])], 1)
+            cache = dict(cache, row=row)
         outputs = tf.matmul(patch, cache["kernel"])  # The convolution at one position.
         if self.use_bias:
             outputs = outputs + cache["bias"]

@@ -1,7 +1,5 @@
 """`RowLSTM`: the row-by-row two-dimensional LSTM (§3.1)."""
 
-import functools
-
 import tensorflow as tf
 
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
@@ -86,11 +84,12 @@ class RowLSTM(SpatialLSTM):
         # Padded columns j .. j + k - 1 of the row above: image columns j - k // 2 ...
         neighbours = tf.slice(cache["hidden_above"], [0, j, 0], [batch, self.kernel_width, self.units])
         cell_above = tf.gather(cache["cell_above"], j, axis=1)  # [B, h]
+        # Two-dimensional all through: under XLA, a unit axis on the cell's
+        # values splits its fusions and copies the state rows at every step.
         hidden, cell = lstm_cell(
-            gates[:, None], neighbours, cell_above[:, None],
-            functools.partial(self.state_to_state, padding="VALID", kernel=cache["state_kernel"]),
-        )  # [B, 1, h] each
-        hidden, cell = hidden[:, 0], cell[:, 0]
+            gates, neighbours, cell_above,
+            lambda window: self.state_to_state(window, "VALID", cache["state_kernel"])[:, 0],
+        )  # [B, h] each
         return hidden, dict(
             cache,
             input_to_state=input_cache,
