@@ -241,16 +241,14 @@ class DiagonalBiLSTM(keras.layers.Layer):
         mirrored = tf.reverse(cache["inputs"], axis=[1])  # [B, W, 2h], column W - 1 first
         gates = lstm.input_to_state(mirrored[:, None])[:, 0]  # [B, W, 4h], a 1 x 1 convolution.
         upper = tf.reverse(cache["right_above"], axis=[1])  # [B, W, h]
+        kernel = tf.cast(lstm.state_kernel, gates.dtype)  # [2, h, 4h]: [upper row, current row]
+        # The `2 x 1` state-to-state convolution is the upper neighbours'
+        # part, for the whole row at once, plus the left neighbour's, in the
+        # recurrence: half the sequential work of the whole kernel per column.
+        gates = gates + tf.matmul(upper, kernel[0])  # [B, W, 4h]
         initial = self._entering(cache["entering"]["right"], row, tf.shape(upper)[0])  # [B, h] each
-
-        def cell_step(state, column):
-            gates, upper = column
-            return lstm.neighbour_step(gates, upper, state[0], state[1])
-
-        hidden, _ = tf.scan(
-            cell_step,
-            (tf.transpose(gates, [1, 0, 2]), tf.transpose(upper, [1, 0, 2])),
-            initializer=initial,
+        hidden, _ = recurrence(
+            tf.transpose(gates, [1, 0, 2]), initial, lambda left: tf.matmul(left, kernel[1])
         )  # [W, B, h], mirrored columns
         return tf.reverse(tf.transpose(hidden, [1, 0, 2]), axis=[1])  # [B, W, h]
 
