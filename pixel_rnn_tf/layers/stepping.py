@@ -19,7 +19,10 @@ beside `call` and with the same weights and cell function:
   given (a new dict, not an update of the old one), and what it writes at
   `(i, j)` is read only at later pixels: state carried from one pixel to
   the next (the previous pixel's, say) can be a plain cache entry. Steps
-  come in raster order; `i` and `j` are int32 scalars.
+  come in raster order; `i` and `j` are int32 scalars. Under XLA, a step
+  that reads a buffer it also writes has the whole buffer copied at every
+  step: keep what the next pixels read apart from what they only need at
+  the row's end (`MaskedConv2D`'s `left` and `row`).
 * `end_row(cache, i) -> cache`: after row `i`'s last pixel: the work that
   needs a whole row, and moving the cache on to row `i + 1`.
 
