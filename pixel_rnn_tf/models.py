@@ -313,13 +313,17 @@ class PixelModel(_ConfiguredModel):
         run = stepping.Steps(state["caches"], i, j)
         scaled = self.scale(stepping.pixel_at(images, i, j))  # [B, C]
         logits = self.forward(scaled, _pixel_biases(state["biases"], i, j), run)  # [B, C, L]
-        return logits[:, c], dict(state, caches=run.caches)
+        # The stem's input is the pixel so far: `end_pixel` steps the stem
+        # on the whole pixel, from the stem's cache before the pixel.
+        caches = dict(run.caches, **{self.stem.name: state["caches"][self.stem.name]})
+        return logits[:, c], dict(state, caches=caches)
 
     def end_pixel(self, state, images, i, j):
-        """After pixel `(i, j)`'s last channel: the stem's cache gets the whole pixel.
+        """After pixel `(i, j)`'s last channel: the stem steps on the whole pixel.
 
         Every other layer's last step is final (`layers.stepping`); the stem
-        reads the pixel itself, whose last channel was drawn after it.
+        reads the pixel itself, whose last channel was drawn after it, so
+        `step` keeps the stem's cache as it was before the pixel.
         """
         caches = dict(state["caches"])
         scaled = self.scale(stepping.pixel_at(images, i, j))

@@ -172,10 +172,13 @@ def _fill_row(stepper, shape, row, images, known, state, gumbel, temperature):
 
     def pixel(j, images, state):
         for c in range(channels):  # Unrolled: a pixel's channels are drawn in order.
-            logits, state = stepper.step(state, images, (row, j, c))
+            # Every channel steps from the state before the pixel; the last
+            # channel's state is kept (`layers.stepping`): the other steps'
+            # cache writes are dead code, dropped by TensorFlow and XLA.
+            logits, stepped = stepper.step(state, images, (row, j, c))
             drawn = draw(logits, gumbel[j, c], temperature)
             images = _put(images, known, (row, j, c), drawn)
-        return j + 1, images, stepper.end_pixel(state, images, row, j)
+        return j + 1, images, stepper.end_pixel(stepped, images, row, j)
 
     _, images, state = tf.while_loop(lambda j, *_: j < width, pixel, (0, images, state))
     return images, stepper.end_row(state, row)

@@ -198,8 +198,9 @@ def stepper_logits(network, images, condition=None):
 
     Drives the step protocol (`initial_state`, `step` per channel,
     `end_pixel` after a pixel's last channel, `end_row` after a row) as the
-    sampler does, but on
-    given images, so the result is comparable with `network(images)`.
+    sampler does (every channel steps from the state before the pixel, the
+    last channel's state is kept), but on given images, so the result is
+    comparable with `network(images)`.
 
     Returns:
       numpy float32 `[batch, H, W, C, num_levels]`.
@@ -212,8 +213,8 @@ def stepper_logits(network, images, condition=None):
         for j in range(width):
             i_, j_ = tf.constant(i), tf.constant(j)
             for c in range(channels):
-                step_logits, state = network.step(state, images, (i_, j_, c))
+                step_logits, stepped = network.step(state, images, (i_, j_, c))
                 logits[:, i, j, c] = step_logits
-            state = network.end_pixel(state, images, i_, j_)
+            state = network.end_pixel(stepped, images, i_, j_)
         state = network.end_row(state, tf.constant(i))
     return logits

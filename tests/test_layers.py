@@ -211,8 +211,10 @@ def test_one_pixel_steps_equal_call(cls, kwargs):
     for i in range(4):
         for j in range(5):
             i_, j_ = tf.constant(i), tf.constant(j)
-            # A pixel is stepped once per channel: the last step's values count.
-            _, cache = layer.step(cache, tf.constant(x[:, i, j] * 0.5), i_, j_)
+            # A pixel is stepped once per channel, each time from the cache
+            # before the pixel, and the last step's cache is kept: an earlier
+            # channel's step must leave `cache` as it was.
+            layer.step(cache, tf.constant(x[:, i, j] * 0.5), i_, j_)
             outputs, cache = layer.step(cache, tf.constant(x[:, i, j]), i_, j_)
             np.testing.assert_allclose(outputs, expected[:, i, j], atol=1e-5)
         if isinstance(layer, stepping.Composite):

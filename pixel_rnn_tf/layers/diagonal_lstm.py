@@ -1,7 +1,5 @@
 """`DiagonalLSTM` and `DiagonalBiLSTM`: the diagonal two-dimensional LSTM (§3.2)."""
 
-import functools
-
 import keras
 import tensorflow as tf
 
@@ -110,11 +108,12 @@ class DiagonalLSTM(SpatialLSTM):
         Returns:
           `(hidden, cell)`, each `[..., units]`.
         """
-        hidden, cell = lstm_cell(
-            gates[..., None, :], tf.stack([upper, left], axis=-2), cell[..., None, :],
-            functools.partial(self.state_to_state, padding="VALID", kernel=kernel),
-        )  # A two-row column, "VALID": one output row.
-        return hidden[..., 0, :], cell[..., 0, :]
+        # A two-row column, "VALID": one output row. The cell's values keep
+        # their rank (under XLA a unit axis on them splits their fusions).
+        return lstm_cell(
+            gates, tf.stack([upper, left], axis=-2), cell,
+            lambda column: self.state_to_state(column, "VALID", kernel)[..., 0, :],
+        )
 
     def call(self, inputs):
         width = inputs.shape[2]
@@ -143,10 +142,10 @@ class DiagonalBiLSTM(keras.layers.Layer):
     Output shape: `[batch, height, width, units]`.
 
     Its one-pixel step runs the left-to-right direction per pixel from its
-    upper and left neighbours (the hidden states of the row above and of
-    the current row, which starts from `entering_states`). The right-to-left
-    direction, which the layer shifts down a row, is run along a whole row
-    at the row's end (`end_row`).
+    upper neighbour (the row above's hidden states) and its left one (the
+    previous pixel's state, or the row's state from `entering_states`). The
+    right-to-left direction, which the layer shifts down a row, is run along
+    a whole row at the row's end (`end_row`).
     """
 
     def __init__(self, units, color_channels=1, **kwargs):
@@ -203,49 +202,46 @@ class DiagonalBiLSTM(keras.layers.Layer):
             "state_kernel": tf.cast(self.left_to_right.state_kernel, self.compute_dtype),
             "inputs": tf.zeros([batch, width, inputs.shape[-1]], self.compute_dtype),
             # Left to right: the row above (zeros above row 0, the skew's
-            # padding) and the current row, whose column 0 holds the state
-            # entering its first pixel, so column j is the left neighbour of j.
+            # padding), the current row, and the state left of the next
+            # pixel (the previous pixel's, or the row's entering state): a
+            # pixel's left neighbour is the pixel stepped before it.
             "hidden_above": row,
-            "hidden": self._enter_row(entering["left"][0], 0, row),
-            "cell": self._enter_row(entering["left"][1], 0, row),
+            "hidden": row,
+            "left": self._entering(entering["left"], 0, batch),
             "right_above": row,  # Right to left along the row above.
             "entering": entering,
         }
 
-    @staticmethod
-    def _enter_row(entering, i, row):
-        """`[batch, width + 1, h]`: row `i`'s entering state, then `row` `[batch, width, h]`."""
-        first = tf.broadcast_to(tf.gather(entering, i), tf.shape(row[:, 0]))  # [B, h]
-        return tf.concat([first[:, None], row], axis=1)
+    def _entering(self, entering, i, batch):
+        """Row `i`'s entering `(hidden, cell)`, `[batch, h]` each, of `entering` `[H, h]` each."""
+        return tuple(tf.broadcast_to(tf.gather(state, i), [batch, self.units]) for state in entering)
 
     def step(self, cache, inputs, i, j):
         lstm = self.left_to_right
         gates, _ = lstm.input_to_state.step(cache["input_to_state"], inputs, i, j)  # 1 x 1: [B, 4h]
+        left_hidden, left_cell = cache["left"]
         hidden, cell = lstm.neighbour_step(
             gates,
             upper=tf.gather(cache["hidden_above"], j, axis=1),
-            left=tf.gather(cache["hidden"], j, axis=1),
-            cell=tf.gather(cache["cell"], j, axis=1),
+            left=left_hidden,
+            cell=left_cell,
             kernel=cache["state_kernel"],
         )  # [B, h] each
         cache = dict(
             cache,
             inputs=write_at(cache["inputs"], (j,), inputs),
-            hidden=write_at(cache["hidden"], (j + 1,), hidden),
-            cell=write_at(cache["cell"], (j + 1,), cell),
+            hidden=write_at(cache["hidden"], (j,), hidden),
+            left=(hidden, cell),
         )
         # The right-to-left direction at (i - 1, j), shifted down (§3.2).
         return hidden + tf.gather(cache["right_above"], j, axis=1), cache
 
     def end_row(self, cache, i):
         following = tf.minimum(i + 1, self._height - 1)  # Row i + 1 (unused after the last).
-        hidden, cell = cache["hidden"][:, 1:], cache["cell"][:, 1:]
-        entering_hidden, entering_cell = cache["entering"]["left"]
         return dict(
             cache,
-            hidden_above=hidden,
-            hidden=self._enter_row(entering_hidden, following, hidden),
-            cell=self._enter_row(entering_cell, following, cell),
+            hidden_above=cache["hidden"],
+            left=self._entering(cache["entering"]["left"], following, tf.shape(cache["hidden"])[0]),
             right_above=self._right_to_left_row(cache, i),
         )
 
@@ -261,20 +257,14 @@ class DiagonalBiLSTM(keras.layers.Layer):
         mirrored = tf.reverse(cache["inputs"], axis=[1])  # [B, W, 2h], column W - 1 first
         gates = lstm.input_to_state(mirrored[:, None])[:, 0]  # [B, W, 4h], a 1 x 1 convolution.
         upper = tf.reverse(cache["right_above"], axis=[1])  # [B, W, h]
-        batch_shape = tf.shape(upper[:, 0])
-        initial = tuple(
-            tf.broadcast_to(tf.gather(state, row), batch_shape)
-            for state in cache["entering"]["right"]
-        )  # [B, h] each
-
-        def cell_step(state, column):
-            gates, upper = column
-            return lstm.neighbour_step(gates, upper, state[0], state[1])
-
-        hidden, _ = tf.scan(
-            cell_step,
-            (tf.transpose(gates, [1, 0, 2]), tf.transpose(upper, [1, 0, 2])),
-            initializer=initial,
+        kernel = tf.cast(lstm.state_kernel, gates.dtype)  # [2, h, 4h]: [upper row, current row]
+        # The `2 x 1` state-to-state convolution is the upper neighbours'
+        # part, for the whole row at once, plus the left neighbour's, in the
+        # recurrence: half the sequential work of the whole kernel per column.
+        gates = gates + tf.matmul(upper, kernel[0])  # [B, W, 4h]
+        initial = self._entering(cache["entering"]["right"], row, tf.shape(upper)[0])  # [B, h] each
+        hidden, _ = recurrence(
+            tf.transpose(gates, [1, 0, 2]), initial, lambda left: tf.matmul(left, kernel[1])
         )  # [W, B, h], mirrored columns
         return tf.reverse(tf.transpose(hidden, [1, 0, 2]), axis=[1])  # [B, W, h]
 

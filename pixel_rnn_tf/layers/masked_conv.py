@@ -35,10 +35,12 @@ class MaskedConv2D(keras.layers.Layer):
 
     Its one-pixel step (`layers.stepping`) keeps a window of its input map:
     the `kernel_height // 2` rows above the current one (`above`, zeros
-    above the image) and the current row so far (`row`), each zero-padded
-    by `kernel_width // 2` columns as "same" padding pads it. The output at
-    `(i, j)` is the visible taps (the rows above, the current row up to the
-    centre) applied to the window's patch at column `j`.
+    above the image), zero-padded by `kernel_width // 2` columns as "same"
+    padding pads it, the current row so far (`row`, padded alike, which
+    joins `above` at the row's end), and the current row's last
+    `kernel_width // 2` inputs (`left`). The output at `(i, j)` is the
+    visible taps (the rows above, the current row up to the centre) applied
+    to the window's patch at column `j`.
     """
 
     def __init__(
@@ -127,36 +129,46 @@ class MaskedConv2D(keras.layers.Layer):
             cache["bias"] = tf.cast(self.bias, self.compute_dtype)
         if (kernel_height, kernel_width) != (1, 1):
             batch, features = tf.shape(inputs)[0], inputs.shape[-1]
-            padded = width + 2 * side
-            cache["above"] = tf.zeros([batch, top, padded, features], self.compute_dtype)
-            cache["row"] = tf.zeros([batch, padded, features], self.compute_dtype)
+            # `left` starts as the zero padding left of column 0.
+            cache["left"] = tf.zeros([batch, side, features], self.compute_dtype)
+            if top:
+                padded = width + 2 * side
+                cache["above"] = tf.zeros([batch, top, padded, features], self.compute_dtype)
+                cache["row"] = tf.zeros([batch, padded, features], self.compute_dtype)
         return cache
 
     def step(self, cache, inputs, i, j):
         kernel_height, kernel_width = self.kernel_size
-        patch = inputs  # [B, F]
-        if (kernel_height, kernel_width) != (1, 1):
+        if (kernel_height, kernel_width) == (1, 1):
+            patch = inputs  # [B, F]
+        else:
             top, side = kernel_height // 2, kernel_width // 2
             batch, features = tf.shape(inputs)[0], inputs.shape[-1]
-            # Padded column j + side is image column j: the patch starts at j.
-            above = tf.slice(cache["above"], [0, 0, j, 0], [batch, top, kernel_width, features])
-            left = tf.slice(cache["row"], [0, j, 0], [batch, side, features])
-            patch = tf.concat(
-                [tf.reshape(above, [batch, -1]), tf.reshape(left, [batch, -1]), inputs], axis=1
-            )
-            cache = dict(cache, row=write_at(cache["row"], (j + side,), inputs))
+            # The current row's taps come from `left`, not from `row`: the
+            # step only writes `row`, so under XLA the write is in place
+            # (a read of `row` here would have XLA copy it at every step).
+            current = tf.concat([cache["left"], inputs[:, None]], axis=1)  # [B, side + 1, F]
+            patch = tf.reshape(current, [batch, (side + 1) * features])
+            cache = dict(cache, left=current[:, 1:])
+            if top:
+                # Padded column j + side is image column j: the patch starts at j.
+                above = tf.slice(cache["above"], [0, 0, j, 0], [batch, top, kernel_width, features])
+                patch = tf.concat([tf.reshape(above, [batch, -1]), patch], axis=1)
+                cache["row"] = write_at(cache["row"], (j + side,), inputs)
         outputs = tf.matmul(patch, cache["kernel"])  # The convolution at one position.
         if self.use_bias:
             outputs = outputs + cache["bias"]
         return outputs, cache
 
     def end_row(self, cache, i):
-        if "row" not in cache:
+        if "left" not in cache:
             return cache
-        above = cache["above"]
-        if self.kernel_size[0] > 1:  # The current row joins the rows above.
-            above = tf.concat([above[:, 1:], cache["row"][:, None]], axis=1)
-        return dict(cache, above=above, row=tf.zeros_like(cache["row"]))
+        cache = dict(cache, left=tf.zeros_like(cache["left"]))
+        if "row" in cache:
+            # The current row joins the rows above; its columns are all
+            # written again in the next row before `above` reads them.
+            cache["above"] = tf.concat([cache["above"][:, 1:], cache["row"][:, None]], axis=1)
+        return cache
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.filters,)

@@ -1,11 +1,9 @@
 """`RowLSTM`: the row-by-row two-dimensional LSTM (§3.1)."""
 
-import functools
-
 import tensorflow as tf
 
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
-from pixel_rnn_tf.layers.spatial_lstm import lstm_cell
+from pixel_rnn_tf.layers.spatial_lstm import lstm_update
 from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
@@ -27,12 +25,15 @@ class RowLSTM(SpatialLSTM):
     Input shape: `[batch, height, width, features]`.
     Output shape: `[batch, height, width, units]`.
 
-    Its one-pixel step keeps its input-to-state convolution's own cache and
-    the hidden and cell states of the previous and the current row (before
-    row 0 the "previous row" is the learned initial state, §5). The hidden
-    rows are zero-padded by `k // 2` columns, as the "SAME" state-to-state
-    convolution pads them, which then runs "VALID" on the `k` columns above
-    the pixel.
+    Its one-pixel step keeps its input-to-state convolution's own cache,
+    the hidden and cell states of the previous row (before row 0 the
+    learned initial state, §5) and the current row's gate pre-activations.
+    The hidden row is zero-padded by `k // 2` columns, as the "SAME"
+    state-to-state convolution pads it, which then runs "VALID" on the `k`
+    columns above the pixel. At the row's end (`end_row`), the LSTM update
+    runs on the whole row's gates at once for the states the next row
+    reads: so a step writes only its gates, not its hidden and cell states
+    (under XLA, a write of the cell state would split the cell's fusions).
     """
 
     state_width = None
@@ -95,15 +96,13 @@ class RowLSTM(SpatialLSTM):
         hidden, cell = self.initial_state(tf.stack([batch, width]))  # [B, W, h] each
         side = self.kernel_width // 2
         hidden = tf.cast(tf.pad(hidden, [[0, 0], [side, side], [0, 0]]), self.compute_dtype)
-        cell = tf.cast(cell, self.compute_dtype)
         # Before row 0 the row above is the learned initial state (§5).
         return {
             "input_to_state": self.input_to_state.initial_cache(inputs, width),
             "state_kernel": tf.cast(self.state_kernel, self.compute_dtype),
             "hidden_above": hidden,  # [B, W + 2 side, h]
-            "cell_above": cell,  # [B, W, h]
-            "hidden": tf.zeros_like(hidden),
-            "cell": tf.zeros_like(cell),
+            "cell_above": tf.cast(cell, self.compute_dtype),  # [B, W, h]
+            "gates": tf.zeros([batch, width, 4 * self.units], self.compute_dtype),
         }
 
     def step(self, cache, inputs, i, j):
@@ -111,25 +110,24 @@ class RowLSTM(SpatialLSTM):
         batch = tf.shape(inputs)[0]
         # Padded columns j .. j + k - 1 of the row above: image columns j - k // 2 ...
         neighbours = tf.slice(cache["hidden_above"], [0, j, 0], [batch, self.kernel_width, self.units])
-        cell_above = tf.gather(cache["cell_above"], j, axis=1)  # [B, h]
-        hidden, cell = lstm_cell(
-            gates[:, None], neighbours, cell_above[:, None],
-            functools.partial(self.state_to_state, padding="VALID", kernel=cache["state_kernel"]),
-        )  # [B, 1, h] each
-        hidden, cell = hidden[:, 0], cell[:, 0]
+        # K_ss ⊛ h_{i-1} + K_is ⊛ x_i at the pixel (§3.1), as `lstm_cell`
+        # has it; kept for `end_row`. Two-dimensional all through: under
+        # XLA, a unit axis on the cell's values splits its fusions.
+        gates = gates + self.state_to_state(neighbours, "VALID", cache["state_kernel"])[:, 0]
+        hidden, _ = lstm_update(gates, tf.gather(cache["cell_above"], j, axis=1))  # [B, h]
         return hidden, dict(
-            cache,
-            input_to_state=input_cache,
-            hidden=write_at(cache["hidden"], (j + self.kernel_width // 2,), hidden),
-            cell=write_at(cache["cell"], (j,), cell),
+            cache, input_to_state=input_cache, gates=write_at(cache["gates"], (j,), gates)
         )
 
     def end_row(self, cache, i):
+        # Row i's states from its gates: the cell on the whole row at once.
+        hidden, cell = lstm_update(cache["gates"], cache["cell_above"])  # [B, W, h] each
+        side = self.kernel_width // 2
         return dict(
             cache,
             input_to_state=self.input_to_state.end_row(cache["input_to_state"], i),
-            hidden_above=cache["hidden"],
-            cell_above=cache["cell"],
+            hidden_above=tf.pad(hidden, [[0, 0], [side, side], [0, 0]]),
+            cell_above=cell,
         )
 
     def get_config(self):

@@ -10,11 +10,19 @@ beside `call` and with the same weights and cell function:
 * `step(cache, inputs, i, j) -> (outputs, cache)`: the layer's output
   `[batch, features']` at pixel `(i, j)` from its input there,
   `[batch, features]`. The step also writes the pixel into the cache. A
-  pixel is stepped once per channel (R, then G, then B), each step
-  overwriting the previous one's values, and the last step's values are
-  final: nothing at `(i, j)` depends on the pixel's last channel (mask A
-  hides a channel from its own position, mask B only passes groups on,
-  §3.4). Steps come in raster order; `i` and `j` are int32 scalars.
+  pixel is stepped once per channel (R, then G, then B), every time from
+  the cache as it was before the pixel, and the last step's cache is kept
+  (the others' writes are dead code, which TensorFlow and XLA drop): its
+  values are final, since nothing at `(i, j)` depends on the pixel's last
+  channel (mask A hides a channel from its own position, mask B only
+  passes groups on, §3.4). So a step must not change the `cache` it is
+  given (a new dict, not an update of the old one), and what it writes at
+  `(i, j)` is read only at later pixels: state carried from one pixel to
+  the next (the previous pixel's, say) can be a plain cache entry. Steps
+  come in raster order; `i` and `j` are int32 scalars. Under XLA, a step
+  that reads a buffer it also writes has the whole buffer copied at every
+  step: keep what the next pixels read apart from what they only need at
+  the row's end (`MaskedConv2D`'s `left` and `row`).
 * `end_row(cache, i) -> cache`: after row `i`'s last pixel: the work that
   needs a whole row, and moving the cache on to row `i + 1`.
 
