@@ -225,12 +225,16 @@ def train(
     if clipnorm is not None:
         _check_positive_finite("clipnorm", clipnorm)
     strategy = strategy or tf.distribute.get_strategy()
-    if not _is_chief(strategy):
-        # Workers other than the chief write where they cannot clobber it:
-        # their model files and their export (no served version of theirs).
+    chief = _is_chief(strategy)
+    # Every worker restores the chief's backup, so all resume at one epoch.
+    restore_dir = os.path.join(output_dir, "backup")
+    if not chief:
+        # Saving a model runs collective ops, so every worker saves its
+        # model files and backups, but another worker than the chief saves
+        # them where they cannot clobber the chief's; it writes no samples
+        # and no export (only the chief's can be served).
         output_dir = os.path.join(output_dir, "workers", str(strategy.cluster_resolver.task_id))
-        if export_base:
-            export_base = os.path.join(output_dir, "export")
+        export_base = None
     files_lib.ensure_writable_directory(output_dir, "output_dir")
     if export_base:
         files_lib.ensure_writable_directory(export_base, "export_base")
@@ -246,14 +250,14 @@ def train(
             steps_per_epoch=steps_per_epoch, seed=seed, strategy=strategy,
             precision=precision, jit_compile=jit_compile, backup_every=backup_every,
             sample_every_n_epochs=sample_every_n_epochs, num_samples=num_samples,
-            export_base=export_base, verbose=verbose,
+            export_base=export_base, verbose=verbose, chief=chief, restore_dir=restore_dir,
         )
 
 
 def _train_locked(
     config, dataset, *, output_dir, data_dir, train_split, test_split, epochs, batch_size,
     learning_rate, clipnorm, steps_per_epoch, seed, strategy, precision, jit_compile,
-    backup_every, sample_every_n_epochs, num_samples, export_base, verbose,
+    backup_every, sample_every_n_epochs, num_samples, export_base, verbose, chief, restore_dir,
 ):
     """`train`'s work, once `output_dir` is locked."""
     load = dict(num_levels=config.num_levels, data_dir=data_dir, as_numpy=True)
@@ -288,7 +292,8 @@ def _train_locked(
 
     files = callbacks_lib.ModelFiles(output_dir)
     backup = callbacks_lib.AtomicBackupAndRestore(
-        os.path.join(output_dir, "backup"), save_freq=backup_every, stateful=[files]
+        os.path.join(output_dir, "backup"), save_freq=backup_every, stateful=[files],
+        restore_dir=restore_dir,
     )
     with strategy.scope():
         start_epoch = backup.restore(model) or 0  # Before the data: it starts there.
@@ -299,7 +304,7 @@ def _train_locked(
         backup,
         keras.callbacks.TensorBoard(log_dir, write_graph=False),
     ]
-    if sample_every_n_epochs:
+    if sample_every_n_epochs and chief:
         callbacks.append(
             callbacks_lib.SampleImages(log_dir, every_n_epochs=sample_every_n_epochs, seed=seed)
         )
@@ -338,9 +343,9 @@ def _train_locked(
         "epochs": epochs,
         "resumed_from_epoch": start_epoch,
         "train_seconds": round(seconds, 1),
-        "model_path": save_model_atomically(model, os.path.join(output_dir, "model.keras")),
     }
-    if num_samples:
+    results["model_path"] = save_model_atomically(model, os.path.join(output_dir, "model.keras"))
+    if num_samples and chief:
         results.update(
             visualize.write_samples_and_completions(
                 model, test_images[:num_samples], output_dir, seed
