@@ -48,15 +48,15 @@ class _ConfiguredModel(keras.Model):
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         if self.jit_compile:
-            x, y, validation_data = map(self.range_checked, (x, y, validation_data))
+            x, y, validation_data = map(self._range_checked, (x, y, validation_data))
         return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         if self.jit_compile:
-            x, y = map(self.range_checked, (x, y))
+            x, y = map(self._range_checked, (x, y))
         return super().evaluate(x, y, *args, **kwargs)
 
-    def range_checked(self, data):
+    def _range_checked(self, data):
         """`data` (`fit`'s `x`, `y` or `validation_data`) with its images range-checked.
 
         Images are the integer arrays or tensors shaped `[..., H, W, C]` of
@@ -102,7 +102,7 @@ class _ConfiguredModel(keras.Model):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "config": self.config.to_dict()}
 
-    def logits_or_empty(self, images, logits):
+    def _logits_or_empty(self, images, logits):
         """`logits()`, or an empty float32 `[0, H, W, C, num_levels]` for an empty batch.
 
         TensorFlow's CPU convolutions return an empty batch with the wrong
@@ -151,6 +151,8 @@ class PixelModel(_ConfiguredModel):
       float32 logits `[batch, height, width, channels, num_levels]`;
       `logits[b, i, j, c]` depends only on pixels before `(i, j)` in raster
       order, on channels before `c` at `(i, j)`, and on the condition.
+      An empty batch gives empty logits `[0, height, width, channels,
+      num_levels]`.
 
     The cached sampler runs it one pixel at a time (`layers.stepping`):
     `initial_state`, `step`, `end_pixel` and `end_row` run the same wiring
@@ -238,7 +240,7 @@ class PixelModel(_ConfiguredModel):
 
     def call(self, inputs):
         images, condition = self.split_inputs(inputs)
-        return self.logits_or_empty(
+        return self._logits_or_empty(
             images, lambda: self.logits_from_scaled(self.scale(images), condition)
         )
 
@@ -404,7 +406,7 @@ class MultiScalePixelModel(_ConfiguredModel):
 
     def call(self, inputs):
         images, _ = self.split_inputs(inputs)
-        return self.logits_or_empty(images, lambda: self.logits_from_scaled(self.scale(images)))
+        return self._logits_or_empty(images, lambda: self.logits_from_scaled(self.scale(images)))
 
     def subsample(self, images):
         """The small image `images[:, ::f, ::f]` of `[batch, H, W, ...]`."""

@@ -49,9 +49,9 @@ CASES = {
     "backup:3:after": 1,  # Epoch 2's weights are in, its backup.json is not.
     "model:3:before": 1,  # Epoch 2's last.keras.
     "samples:2:before": 2,  # completions.png, after model.keras and samples.png.
-    "export:1:before": 2,  # The SavedModel is whole in its temporary directory.
     "export:1:after": 2,  # Version 1 is in; results.json is not.
 }
+# A kill before the export's rename: test_serving.test_killed_export_leaves_no_version.
 
 # Trains into each output directory read from stdin (one a line), as
 # `python -m pixel_rnn_tf.train --deterministic` would.
