@@ -17,7 +17,7 @@ venv: $(STAMP)
 
 # Trains on the bundled digits, reports bits/dim, writes samples, exports a SavedModel.
 demo: $(STAMP)
-	$(PY) -m pixel_rnn_tf.train --output_dir=runs/demo
+	$(VENV)/bin/pixel-rnn-train --output_dir=runs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist=loadfile -q --durations=25

@@ -43,6 +43,13 @@ def _conv_flops(layer, height, width, in_features):
     return 2 * height * width * kh * kw * in_features * layer.filters
 
 
+def _gated_flops(layer, height, width, in_features):
+    """Both stacks' convolutions and the link of a Gated PixelCNN layer."""
+    stacks = _conv_flops(layer.vertical, height, width, in_features)
+    stacks += _conv_flops(layer.horizontal, height, width, in_features)
+    return stacks + _conv_flops(layer.link, height, width, layer.vertical.filters)
+
+
 def forward_flops(model):
     """Multiply-adds x 2 of one image's forward pass, from the layers' shapes.
 
@@ -50,8 +57,15 @@ def forward_flops(model):
     """
     height, width, channels = model.config.image_shape
     h = model.config.hidden_units
-    total = _conv_flops(model.stem, height, width, channels)
+    if isinstance(model.stem, prt.layers.GatedStem):
+        total = _gated_flops(model.stem, height, width, channels)
+    else:
+        total = _conv_flops(model.stem, height, width, channels)
     for block in model.blocks:
+        if isinstance(block, prt.layers.GatedPixelCNNBlock):
+            total += _gated_flops(block, height, width, h)
+            total += _conv_flops(block.horizontal_output, height, width, h)
+            continue
         if isinstance(block, prt.layers.PixelCNNBlock):
             total += _conv_flops(block.reduce, height, width, 2 * h)
             total += _conv_flops(block.conv, height, width, h)
@@ -112,17 +126,21 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--jit_compile", action="store_true")
     parser.add_argument("--skip_peer", action="store_true")
+    parser.add_argument(
+        "--archs", default=",".join(prt.configs.ARCHITECTURES),
+        help="Comma-separated architectures; the first is the ratios' baseline.",
+    )
     args = parser.parse_args()
     peak = conv_peak_flops()
     print(f"conv2d peak on this machine: {peak / 1e9:.1f} GFLOP/s (float32, 16x64x64x128, 3x3x128x128)")
     print(
-        "| shape | arch | params | images/s | ratio to PixelCNN | GFLOP/step | "
+        "| shape | arch | params | images/s | ratio to the first | GFLOP/step | "
         "% of conv peak |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for shape, levels in (((28, 28, 1), 2), ((32, 32, 3), 256)):
         baseline = None
-        for arch in prt.configs.ARCHITECTURES:
+        for arch in args.archs.split(","):
             config = prt.ModelConfig(
                 arch=arch, image_shape=shape, num_levels=levels, num_layers=args.num_layers,
                 hidden_units=args.hidden_units, output_units=4 * args.hidden_units,

@@ -4,6 +4,13 @@ van den Oord, Kalchbrenner, Kavukcuoglu, "Pixel Recurrent Neural Networks",
 ICML 2016 (arXiv:1601.06759).
 """
 
+# Before anything imports TensorFlow, which reads its log level once: the
+# commands (`pixel-rnn-train`, `python -m pixel_rnn_tf.cli.train`, ...) start
+# by importing this package. In any other process this does nothing.
+from pixel_rnn_tf import cli as _cli
+
+_cli.quiet_tensorflow_import()
+
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import sampling
 from pixel_rnn_tf import files
@@ -47,7 +48,7 @@ class CheckpointError(RuntimeError):
     """A backup directory holds no backup that can be restored."""
 
 
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+class AtomicBackupAndRestore(compat.BackupHooks):
     """`keras.callbacks.BackupAndRestore` whose backups are written whole.
 
     With `save_freq` a number of batches, a resumed run restarts the epoch
@@ -179,7 +180,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         if self.restored_epoch is None:
             self.restore(self.model)
         if self.restored_epoch is not None:
-            self.model._initial_epoch = self.restored_epoch
+            compat.set_initial_epoch(self.model, self.restored_epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         self._last_logs = logs
@@ -189,11 +190,12 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         self._last_logs = logs
         super().on_train_batch_end(batch, logs)
 
-    def _save_model(self):
+    def save_backup(self):
         if not _finite(self._last_logs) or self.model.stop_training:
             return  # Never back up a diverged state.
         previous = self.saved_state()
-        name = f"epoch{self._current_epoch:05d}-batch{self._last_batch_seen:06d}.weights.h5"
+        epoch, batch = self.position
+        name = f"epoch{epoch:05d}-batch{batch:06d}.weights.h5"
         atomic_write(
             os.path.join(self.backup_dir, name),
             lambda path: self.model.save_weights(path, overwrite=True),
@@ -201,8 +203,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         if previous:
             previous.pop("previous", None)
         state = {
-            "epoch": self._current_epoch,
-            "batch": self._last_batch_seen,
+            "epoch": epoch,
+            "batch": batch,
             "weights": name,
             "config": _model_config(self.model),
             "callbacks": {type(c).__name__: c.get_state() for c in self.stateful},

@@ -23,6 +23,7 @@ sampler, the distribution, evaluation and serving alike.
 import keras
 import tensorflow as tf
 
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import validation
 from pixel_rnn_tf.registry import register_serializable
 
@@ -151,7 +152,7 @@ class Conditioning(keras.layers.Layer):
         map `[batch, h, w, c]`.
 
     Returns:
-      A list of `num_biases` biases, each `[batch, 1, 1, features]` (labels,
+      A tuple of `num_biases` biases, each `[batch, 1, 1, features]` (labels,
       vectors) or `[batch, height, width, features]` (maps).
     """
 
@@ -173,15 +174,18 @@ class Conditioning(keras.layers.Layer):
         if self.kind == "labels":
             # Zeros: a fresh model ignores its labels until trained.
             self.project = keras.layers.Embedding(
-                num_classes, total, embeddings_initializer="zeros", name="label_biases"
+                num_classes, total, embeddings_initializer="zeros", name="label_biases",
+                dtype=self.dtype_policy,
             )
             self.upsample = []
         elif self.kind == "vector":
-            self.project = keras.layers.Dense(total, name="vector_biases")
+            self.project = keras.layers.Dense(total, name="vector_biases", dtype=self.dtype_policy)
             self.upsample = []
         else:
-            self.upsample = self._upsampling_layers()
-            self.project = keras.layers.Conv2D(total, 1, name="map_biases")
+            self.upsample = compat.track_layers(self, "upsample", self._upsampling_layers())
+            self.project = keras.layers.Conv2D(
+                total, 1, name="map_biases", dtype=self.dtype_policy
+            )
 
     def _upsampling_layers(self):
         """A `3 x 3` convolution, then a transposed convolution per factor of 2 (or the rest)."""
@@ -189,7 +193,7 @@ class Conditioning(keras.layers.Layer):
         factors = [height // self.condition_shape[0], width // self.condition_shape[1]]
         layers = [
             keras.layers.Conv2D(self.map_features, 3, padding="same", activation="relu",
-                                name="map_conv")
+                                name="map_conv", dtype=self.dtype_policy)
         ]
         while factors != [1, 1]:
             stride = [2 if f % 2 == 0 else f for f in factors]
@@ -197,6 +201,7 @@ class Conditioning(keras.layers.Layer):
                 keras.layers.Conv2DTranspose(
                     self.map_features, [2 * s if s > 1 else 1 for s in stride], strides=stride,
                     padding="same", activation="relu", name=f"map_upsample_{len(layers)}",
+                    dtype=self.dtype_policy,
                 )
             )
             factors = [f // s for f, s in zip(factors, stride)]
@@ -217,7 +222,7 @@ class Conditioning(keras.layers.Layer):
         biases = tf.cast(biases, self.compute_dtype)
         if self.kind != "map":
             biases = biases[:, None, None, :]
-        return tf.split(biases, self.num_biases, axis=-1)
+        return tuple(tf.split(biases, self.num_biases, axis=-1))
 
     def get_config(self):
         config = super().get_config()

@@ -20,7 +20,8 @@ class ModelConfig:
     """Everything needed to build a model; the arguments of `build_model`.
 
     Attributes:
-      arch: "pixel_cnn", "row_lstm" or "diagonal_bilstm".
+      arch: "pixel_cnn", "row_lstm", "diagonal_bilstm" or "gated_pixel_cnn"
+        (any registered block, `layers.blocks.register_block`).
       image_shape: `(height, width, channels)`, channels 1 or 3.
       num_levels: values per channel: 2 for binarized data, 256 for 8-bit.
       num_layers: residual blocks after the first `7 x 7` mask-A layer.
@@ -28,7 +29,8 @@ class ModelConfig:
       output_units: features of the output stack's first `1 x 1` convolution;
         `None` means the paper's choice: 32 for binary data, else 1024.
       input_kernel_size: the first layer's kernel size (7, Table 1).
-      kernel_size: PixelCNN block kernel and Row LSTM kernel width (3).
+      kernel_size: PixelCNN and Gated PixelCNN block kernel and Row LSTM
+        kernel width (3).
       residual: residual connections (§3.3).
       skip: learnable skip connections from every block to the output (§3.3).
       num_classes: `None`, or the number of classes to condition on: the
@@ -308,6 +310,15 @@ PRESETS = {
     "cifar10_row_lstm_12x128": dict(arch="row_lstm", num_layers=12, hidden_units=128, **_CIFAR10),
     "cifar10_diagonal_bilstm_12x128": dict(
         arch="diagonal_bilstm", num_layers=12, hidden_units=128, **_CIFAR10
+    ),
+    # The Gated PixelCNN (van den Oord et al. 2016): at the PixelCNN's MNIST
+    # budget (7x16), and its CIFAR-10 depth of 15 layers; h = 128 matches
+    # the other CIFAR-10 presets.
+    "mnist_gated_pixel_cnn": dict(
+        arch="gated_pixel_cnn", num_layers=7, hidden_units=16, **_MNIST
+    ),
+    "cifar10_gated_pixel_cnn": dict(
+        arch="gated_pixel_cnn", num_layers=15, hidden_units=128, **_CIFAR10
     ),
     "imagenet32_row_lstm_12x384": dict(
         arch="row_lstm", image_shape=(32, 32, 3), num_layers=12, hidden_units=384

@@ -1,4 +1,4 @@
-"""Integer image data sets: scikit-learn's digits, MNIST IDX files and tfds.
+"""Integer image data sets: scikit-learn's digits, MNIST IDX files, tfds and folders.
 
 Every data set is returned as int32 images `[height, width, channels]` with
 values in `[0, num_levels)`. 8-bit values `x` are quantized to
@@ -10,6 +10,11 @@ in every epoch: a test likelihood is always measured on the same data.
 
 Splits use tfds's slicing syntax for every data set: `"train"`,
 `"test[:8000]"`, `"test[8000:]"`, `"train[10%:]"`, `"train[:50%]"`.
+
+tfds data sets are downloaded only when asked (`download=True`, `--download`
+in the commands). A folder of PNG or JPEG files ("folder") is read by Keras's
+`image_dataset_from_directory`, each image center-cropped to the model's
+aspect ratio and resized to its shape, then quantized as above.
 """
 
 import gzip
@@ -30,6 +35,10 @@ _TFDS_SHAPES = {
 }
 _LOCAL_SHAPES = {"digits": (8, 8, 1), "mnist_idx": (28, 28, 1)}
 _SHAPES = {**_TFDS_SHAPES, **_LOCAL_SHAPES}
+# A folder of the user's images: any size, cropped and resized to `image_shape`.
+FOLDER = "folder"
+# Keras's `image_dataset_from_directory` color modes, by channels.
+_COLOR_MODES = {1: "grayscale", 3: "rgb"}
 # The "threshold" binarization: an 8-bit value x is 1 where x >= 128.
 _THRESHOLD = 128
 
@@ -50,15 +59,22 @@ _SPLIT_PATTERN = re.compile(r"(\w+)(?:\[((?:-?\d+)?)(%?):((?:-?\d+)?)(%?)\])?")
 _SPLIT_EXAMPLES = "'train', 'test[:8000]', 'test[8000:]', 'train[10%:]' or 'train[:50%]'"
 
 
+class NotPreparedError(RuntimeError):
+    """A tfds data set is not prepared in `data_dir`, and `download=False`."""
+
+
 def names():
     """Returns the sorted list of known data set names."""
-    return sorted(_SHAPES)
+    return sorted([*_SHAPES, FOLDER])
 
 
 def image_shape(name):
-    """Returns the image shape `(height, width, channels)` of data set `name`."""
+    """The image shape `(height, width, channels)` of data set `name`.
+
+    Returns None for "folder", whose images take the shape `load` is given.
+    """
     _check_name(name)
-    return _SHAPES[name]
+    return _SHAPES.get(name)
 
 
 def quantize(images, num_levels):
@@ -171,23 +187,30 @@ def load(
     binarize="threshold",
     seed=0,
     as_numpy=False,
+    download=False,
+    image_shape=None,
 ):
     """Returns the integer images of a named data set.
 
     Args:
       name: one of `names()`: "digits" (scikit-learn's bundled 8x8 digits:
         "train" is the first 1,500, "test" the other 297), "mnist_idx" (the
-        MNIST IDX files in `data_dir`), or one of the tfds data sets "mnist",
-        "binarized_mnist", "cifar10", "downsampled_imagenet/32x32" and
-        "downsampled_imagenet/64x64", which must already be prepared in
-        `data_dir`: this function never downloads.
+        MNIST IDX files in `data_dir`), "folder" (the PNG or JPEG files in
+        `data_dir`, or in its class subfolders), or one of the tfds data
+        sets "mnist", "binarized_mnist", "cifar10",
+        "downsampled_imagenet/32x32" and "downsampled_imagenet/64x64",
+        prepared in `data_dir` or fetched there with `download=True`.
       split: a split name with an optional slice, in tfds's syntax: "train",
-        "test[:8000]", "test[8000:]", "train[10%:]", "train[:50%]".
+        "test[:8000]", "test[8000:]", "train[10%:]", "train[:50%]". A
+        folder has one split, "train": all its images in file name order
+        (class subfolders in name order), e.g. "train[:90%]" to train and
+        "train[90%:]" to test.
       num_levels: int in `[2, 256]`, the number of values per channel.
         "binarized_mnist" is binary already and allows only 2.
       data_dir: for "mnist_idx" the folder of `train-images-idx3-ubyte[.gz]`
-        and `t10k-images-idx3-ubyte[.gz]`; for tfds data sets tfds's data
-        directory (None for its default); unused for "digits".
+        and `t10k-images-idx3-ubyte[.gz]`; for "folder" the folder of
+        images; for tfds data sets tfds's data directory (None for its
+        default); unused for "digits".
       binarize: for `num_levels=2`, "threshold" (`x >= 128`) or "bernoulli"
         (a draw with probability `x / 255`, fixed by `seed`).
       seed: non-negative int seeding the Bernoulli binarization. The draw for
@@ -195,6 +218,12 @@ def load(
         so a slice holds the same binary images as the whole split; for tfds
         data sets it depends on the image's position in the loaded slice.
       as_numpy: whether to return a numpy array instead of a dataset.
+      download: for tfds data sets, whether to download and prepare one
+        missing from `data_dir` (needs network); False never touches it.
+      image_shape: `(height, width, channels)`, channels 1 or 3: the shape
+        a folder's images are center-cropped and resized to (the model's
+        `image_shape`; required for "folder"). For the other data sets
+        None or their own shape, `image_shape(name)`.
 
     Returns:
       An unbatched `tf.data.Dataset` of int32 images `[height, width, channels]`
@@ -202,88 +231,85 @@ def load(
       `[num_images, height, width, channels]`.
 
     Raises:
-      ValueError: for an unknown name or split, bad arguments, or missing or
-        malformed IDX files.
-      RuntimeError: for a tfds data set that is not prepared in `data_dir`.
+      ValueError: for an unknown name or split, bad arguments, missing or
+        malformed IDX files, or a folder without images.
+      NotPreparedError: (a RuntimeError) for a tfds data set that is not
+        prepared in `data_dir` and `download=False`.
     """
     _check_name(name)
     _check_num_levels(num_levels)
     _check_binarize(binarize)
     _check_seed(seed)
+    shape = _check_image_shape(name, image_shape)
     if name == "binarized_mnist" and num_levels != 2:
         raise ValueError(
             "Expected num_levels=2 for name='binarized_mnist', whose images are binary. "
             f"Received: num_levels={num_levels!r}"
         )
     if name in _TFDS_SHAPES:
-        dataset = _load_tfds(name, split, data_dir, num_levels, binarize, seed)
+        dataset = _load_tfds(name, split, data_dir, num_levels, binarize, seed, download)
         if not as_numpy:
             return dataset
         batches = list(dataset.batch(1024).as_numpy_iterator())
         return np.concatenate(batches) if batches else np.zeros((0,) + _SHAPES[name], np.int32)
 
-    split_name, start, stop, unit = parse_split(split)
-    if split_name not in ("train", "test"):
-        raise ValueError(
-            f"Unknown split name for name={name!r}. Expected one of ['test', 'train']. "
-            f"Received: split={split!r}"
-        )
+    split_name, start, stop, unit = _parse_local_split(name, split)
     if name == "digits":
         images = _digits(split_name)
+    elif name == FOLDER:
+        images, _ = _folder(data_dir, shape)
     else:
         images = _mnist_idx(split_name, data_dir)
     if num_levels == 2:
         images = binarize_images(images, binarize, seed)
     else:
         images = quantize(images, num_levels)
-    images = _slice(images, start, stop, unit).reshape((-1,) + _SHAPES[name])
+    images = _slice(images, start, stop, unit).reshape((-1,) + shape)
     return images if as_numpy else tf.data.Dataset.from_tensor_slices(images)
 
 
-def num_classes(name):
-    """The number of classes of data set `name`, or `None` if it has no labels."""
+def num_classes(name, data_dir=None):
+    """The number of classes of data set `name`, or `None` if it has no labels.
+
+    A folder (`data_dir`) has as many classes as class subfolders, if any.
+    """
     _check_name(name)
+    if name == FOLDER:
+        return len(_class_folders(data_dir)) or None
     return _NUM_CLASSES.get(name)
 
 
-def load_labels(name, split="train", *, data_dir=None):
+def load_labels(name, split="train", *, data_dir=None, download=False):
     """The int32 class labels `[num_images]` of a named data set, in `load`'s order.
 
     Args:
       name: a data set with labels: "digits", "mnist_idx" (its
-        `*-labels-idx1-ubyte[.gz]` files in `data_dir`), "mnist" or "cifar10"
-        (prepared for tfds in `data_dir`).
-      split: as in `load`; the labels of the images `load` returns.
-      data_dir: as in `load`.
+        `*-labels-idx1-ubyte[.gz]` files in `data_dir`), "folder" with
+        class subfolders (their index in name order), "mnist" or "cifar10"
+        (prepared for tfds in `data_dir`, or fetched with `download=True`).
+      split, data_dir, download: as in `load`; the labels of the images
+        `load` returns.
 
     Raises:
       ValueError: for a data set without labels (`num_classes(name)` is
         None), an unknown split, or missing or malformed label files.
     """
-    if num_classes(name) is None:
+    if num_classes(name, data_dir) is None:
         raise ValueError(
             f"The data set {name!r} has no class labels. Expected one of "
-            f"{sorted(_NUM_CLASSES)}. Received: name={name!r}"
+            f"{sorted(_NUM_CLASSES)}, or {FOLDER!r} with class subfolders. "
+            f"Received: name={name!r}, data_dir={data_dir!r}"
         )
     if name in _TFDS_SHAPES:
-        import tensorflow_datasets as tfds  # Imported here: only tfds data sets need it.
-
-        try:
-            dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
-        except AssertionError as error:
-            raise RuntimeError(
-                f"The tfds data set {name!r} is not prepared in data_dir={data_dir!r}."
-            ) from error
+        dataset = _tfds_load(name, split, data_dir, download)
         labels = dataset.map(lambda example: tf.cast(example["label"], tf.int32))
         batches = list(labels.batch(4096).as_numpy_iterator())
         return np.concatenate(batches) if batches else np.zeros([0], np.int32)
-    split_name, start, stop, unit = parse_split(split)
-    if split_name not in ("train", "test"):
-        raise ValueError(
-            f"Unknown split name for name={name!r}. Expected one of ['test', 'train']. "
-            f"Received: split={split!r}"
-        )
-    if name == "digits":
+    split_name, start, stop, unit = _parse_local_split(name, split)
+    if name == FOLDER:
+        # Any shape: the labels do not depend on it.
+        _, labels = _folder(data_dir, (1, 1, 1))
+    elif name == "digits":
         from sklearn.datasets import load_digits
 
         labels = load_digits().target
@@ -291,6 +317,80 @@ def load_labels(name, split="train", *, data_dir=None):
     else:
         labels = _mnist_idx_labels(split_name, data_dir)
     return _slice(labels, start, stop, unit).astype(np.int32)
+
+
+def _parse_local_split(name, split):
+    """`parse_split` of a split of "digits", "mnist_idx" or "folder", its name checked."""
+    split_name, start, stop, unit = parse_split(split)
+    expected = ["train"] if name == FOLDER else ["test", "train"]
+    if split_name not in expected:
+        hint = (
+            " (all of the folder's images; slice it, e.g. 'train[:90%]' and 'train[90%:]')"
+            if name == FOLDER else ""
+        )
+        raise ValueError(
+            f"Unknown split name for name={name!r}. Expected one of {expected}{hint}. "
+            f"Received: split={split!r}"
+        )
+    return split_name, start, stop, unit
+
+
+def _class_folders(data_dir):
+    """The sorted subfolders of a folder data set (its classes), or [] if none."""
+    _check_folder(data_dir)
+    return sorted(
+        entry.name for entry in os.scandir(data_dir)
+        if entry.is_dir() and not entry.name.startswith(".")
+    )
+
+
+def _folder(data_dir, shape):
+    """The images of a folder, read by Keras, and their labels.
+
+    Args:
+      data_dir: a folder of PNG or JPEG files, or of class subfolders of them.
+      shape: `(height, width, channels)` to center-crop and resize to.
+
+    Returns:
+      `(images, labels)`: uint8 images `[num_images, height, width, channels]`
+      and int32 labels `[num_images]` (the subfolder's index), or None
+      without subfolders.
+    """
+    import keras  # Imported here: only folders need it.
+
+    labelled = bool(_class_folders(data_dir))
+    height, width, channels = shape
+    try:
+        dataset = keras.utils.image_dataset_from_directory(
+            data_dir,
+            labels="inferred" if labelled else None,
+            color_mode=_COLOR_MODES[channels],
+            batch_size=None,
+            image_size=(height, width),
+            shuffle=False,  # File name order: the same images in every split slice.
+            # Area resizing averages the pixels a downscaled pixel covers.
+            interpolation="area",
+            crop_to_aspect_ratio=True,  # The center, not a squashed image.
+            verbose=False,
+        )
+    except ValueError as error:  # Keras's "No images found in directory ...".
+        raise ValueError(
+            f"Expected PNG or JPEG files in data_dir={os.fspath(data_dir)!r} or in its "
+            f"class subfolders for name={FOLDER!r}. {error}"
+        ) from None
+    images, labels = [], []
+    for element in dataset.as_numpy_iterator():
+        image, label = element if labelled else (element, None)
+        images.append(image)
+        labels.append(label)
+    if not images:
+        raise ValueError(
+            f"Expected PNG or JPEG files in data_dir={os.fspath(data_dir)!r} or in its "
+            f"class subfolders for name={FOLDER!r}; found none."
+        )
+    # Resizing averages 8-bit values: back to integers before quantizing.
+    images = np.clip(np.round(np.stack(images)), 0, 255).astype(np.uint8)
+    return images, (np.array(labels, np.int32) if labelled else None)
 
 
 def _idx_path(stem_name, split_name, data_dir, what):
@@ -355,21 +455,25 @@ def _slice(images, start, stop, unit):
     return images[start:stop]
 
 
-def _load_tfds(name, split, data_dir, num_levels, binarize, seed):
-    """Returns a dataset of int32 images `[height, width, channels]` from tfds."""
+def _tfds_load(name, split, data_dir, download):
+    """`tfds.load` of a split's examples, downloading only when asked."""
     import tensorflow_datasets as tfds  # Imported here: only tfds data sets need it.
 
     try:
-        # download=False: without network a download would hang or fail late.
-        dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
+        # download=False by default: without network a download would hang or fail late.
+        return tfds.load(name, split=split, data_dir=data_dir, download=download)
     except AssertionError as error:  # tfds's way of saying "not prepared".
-        raise RuntimeError(
-            f"The tfds data set {name!r} is not prepared in data_dir={data_dir!r}, and "
-            "this function never downloads. Prepare it on a machine with network access "
-            f"(`tfds build {name} --data_dir=DIR`, or "
-            f"`tfds.builder({name!r}, data_dir=DIR).download_and_prepare()`) "
-            "and pass that DIR as `data_dir`."
+        raise NotPreparedError(
+            f"The tfds data set {name!r} is not prepared in data_dir={data_dir!r}. Pass "
+            "download=True (--download in the commands) to download and prepare it there, "
+            f"or prepare it on a machine with network access (`tfds build {name} "
+            "--data_dir=DIR`) and pass that DIR as `data_dir`."
         ) from error
+
+
+def _load_tfds(name, split, data_dir, num_levels, binarize, seed, download):
+    """Returns a dataset of int32 images `[height, width, channels]` from tfds."""
+    dataset = _tfds_load(name, split, data_dir, download)
     shape = _SHAPES[name]
     seed = tf.constant(seed, tf.int64)
 
@@ -396,7 +500,7 @@ def _levels(images, num_levels):
 
 
 def _check_name(name):
-    if name not in _SHAPES:
+    if name not in _SHAPES and name != FOLDER:
         raise ValueError(
             f"Unknown dataset name. Expected one of {names()}. Received: name={name!r}"
         )
@@ -410,6 +514,39 @@ def _check_num_levels(num_levels):
     ):
         raise ValueError(
             f"Expected `num_levels` to be an int in [2, 256]. Received: num_levels={num_levels!r}"
+        )
+
+
+def _check_image_shape(name, image_shape):
+    """The shape of `name`'s images: its own, or `image_shape` for a folder."""
+    own = _SHAPES.get(name)
+    if own is not None:
+        if image_shape is not None and tuple(image_shape) != own:
+            raise ValueError(
+                f"The data set {name!r} has images of shape {own}. Expected "
+                f"image_shape=None or {own}. Received: image_shape={image_shape!r}"
+            )
+        return own
+    if (
+        not isinstance(image_shape, (tuple, list))
+        or len(image_shape) != 3
+        or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+                   for d in image_shape)
+        or image_shape[2] not in _COLOR_MODES
+    ):
+        raise ValueError(
+            f"Expected `image_shape` (height, width, channels), positive ints with 1 or 3 "
+            f"channels, the shape to resize a folder's images to. "
+            f"Received: image_shape={image_shape!r}"
+        )
+    return tuple(int(d) for d in image_shape)
+
+
+def _check_folder(data_dir):
+    if data_dir is None or not os.path.isdir(data_dir):
+        raise ValueError(
+            f"Expected `data_dir`, the folder of PNG or JPEG files, for name={FOLDER!r}. "
+            f"Received: data_dir={data_dir!r}"
         )
 
 

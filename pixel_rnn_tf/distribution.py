@@ -40,6 +40,11 @@ def _rank(value):
     return tf.TensorShape(shape).rank
 
 
+def _tf_variables(variables):
+    """The `tf.Variable` behind each Keras variable (its `value` on TensorFlow)."""
+    return tuple(v if isinstance(v, tf.Variable) else v.value for v in variables)
+
+
 class PixelRNN(tfd.Distribution):
     """The exact-likelihood distribution of images defined by a `PixelModel`.
 
@@ -170,14 +175,19 @@ class PixelRNN(tfd.Distribution):
 
     @property
     def trainable_variables(self):
-        # tf.Module does not look inside a Keras 3 model; the network's
-        # weights are this distribution's parameters, e.g. for
-        # `optimizer.minimize(lambda: -dist.log_prob(x), dist.trainable_variables)`.
-        return tuple(super().trainable_variables) + tuple(self._model.trainable_variables)
+        """The network's trainable weights as `tf.Variable`s: this distribution's parameters.
+
+        `tf.Module` does not look inside a Keras 3 model, and a Keras 3
+        variable is no `tf.Variable`: TensorFlow and tfp (`GradientTape.watch`,
+        `tfp.math.minimize`) take the `tf.Variable` behind it. For example,
+        `tfp.math.minimize(lambda: -tf.reduce_mean(dist.log_prob(x)), num_steps,
+        keras.optimizers.Adam(), trainable_variables=dist.trainable_variables)`.
+        """
+        return tuple(super().trainable_variables) + _tf_variables(self._model.trainable_variables)
 
     @property
     def variables(self):
-        return tuple(super().variables) + tuple(self._model.variables)
+        return tuple(super().variables) + _tf_variables(self._model.variables)
 
     @property
     def num_levels(self):

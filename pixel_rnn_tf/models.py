@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import tensorflow as tf
-from keras.src.backend.common.symbolic_scope import in_symbolic_scope
 
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import validation
@@ -20,7 +20,7 @@ from pixel_rnn_tf.registry import register_serializable
 def _cast_symbolic(inputs):
     """Under a tf.distribute strategy, Keras's fit first builds the model on
     the replica *mean* of a batch, a float: only shapes matter there."""
-    if in_symbolic_scope():
+    if compat.in_symbolic_scope():
         return tf.nest.map_structure(lambda x: tf.cast(x, tf.int32), inputs)
     return inputs
 
@@ -35,6 +35,14 @@ def _scale(config, images, dtype):
     return tf.cast(tf.cast(images, tf.float32) * scale - 1.0, dtype)
 
 
+def _with_targets(data):
+    """`(x, y, sample_weight)` of a batch, with `y` the images where it is missing."""
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if y is None:
+        y = x[0] if isinstance(x, (tuple, list)) else x
+    return x, y, sample_weight
+
+
 class _ConfiguredModel(keras.Model):
     """What every model of the package shares: built from a config, saved as it.
 
@@ -44,6 +52,9 @@ class _ConfiguredModel(keras.Model):
     arrays at once (`ValueError`), `tf.data.Dataset`s in the pipeline
     (`InvalidArgumentError` at the bad batch). Other data (generators,
     `keras.utils.PyDataset`) is used as it comes.
+
+    A density model's target is its input: `fit(images)`, and `evaluate`,
+    with no targets train and test on the images themselves.
     """
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
@@ -94,13 +105,41 @@ class _ConfiguredModel(keras.Model):
         return data
 
     def train_step(self, data):
-        return _logs_for_reduction(super().train_step(data))
+        return _logs_for_reduction(super().train_step(_with_targets(data)))
 
     def test_step(self, data):
-        return _logs_for_reduction(super().test_step(data))
+        return _logs_for_reduction(super().test_step(_with_targets(data)))
+
+    def input_signature(self, batch_size=None):
+        """The inputs' `tf.TensorSpec`s, as one list of `call`'s arguments.
+
+        int32 images `[batch, height, width, channels]`, paired with the
+        condition (`conditioning.spec`) for a conditioned model.
+        """
+        images = tf.TensorSpec((batch_size,) + self.config.image_shape, tf.int32, name="images")
+        condition = conditioning.spec(self.config, batch_size)
+        return [images if condition is None else (images, condition)]
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """`keras.Model.export`, by default with the model's `input_signature()`."""
+        return super().export(
+            filepath, format=format, verbose=verbose,
+            input_signature=input_signature or self.input_signature(), **kwargs,
+        )
+
+    def compute_output_spec(self, inputs):
+        # float32 logits whatever the compute dtype (`OutputStack`).
+        shape = self.compute_output_shape(tf.nest.map_structure(lambda x: tuple(x.shape), inputs))
+        return keras.KerasTensor(shape, dtype="float32")
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "config": self.config.to_dict()}
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "config": self.config.to_dict(),
+        }
 
     def _logits_or_empty(self, images, logits):
         """`logits()`, or an empty float32 `[0, H, W, C, num_levels]` for an empty batch.
@@ -132,7 +171,8 @@ class _ConfiguredModel(keras.Model):
 class PixelModel(_ConfiguredModel):
     """An autoregressive network of images: integer pixels in, logits out.
 
-    Layout (Table 1): a `7 x 7` mask-A convolution to `2h` features, then
+    Layout (Table 1): a `7 x 7` mask-A convolution to `2h` features (or the
+    block class's own first layer, `stem_from_model_config`), then
     `num_layers` residual blocks of the configured architecture, learnable
     skip connections from each block (a mask-B `1 x 1` convolution each,
     summed), and the output stack. With a condition (`conditioning`), a
@@ -168,27 +208,25 @@ class PixelModel(_ConfiguredModel):
         self.config = config
         channels = config.color_channels
         features = 2 * config.hidden_units
-        self.stem = MaskedConv2D(
-            features, config.input_kernel_size, "A", channels, name="input_conv"
-        )
+        dtype = self.dtype_policy  # Every sublayer computes in the model's policy.
         block = blocks.block_class(config.arch)
-        self.blocks = [
-            block.from_model_config(config, name=f"block_{i}") for i in range(config.num_layers)
-        ]
-        self.skips = (
-            [
-                MaskedConv2D(features, 1, "B", channels, name=f"skip_{i}")
-                for i in range(config.num_layers)
-            ]
-            if config.skip
-            else []
+        self.stem = block.stem_from_model_config(config, name="input_conv", dtype=dtype)
+        self.blocks = compat.track_layers(self, "blocks", [
+            block.from_model_config(config, name=f"block_{i}", dtype=dtype)
+            for i in range(config.num_layers)
+        ])
+        self.skips = compat.track_layers(self, "skips", [
+            MaskedConv2D(features, 1, "B", channels, name=f"skip_{i}", dtype=dtype)
+            for i in range(config.num_layers if config.skip else 0)
+        ])
+        self.head = OutputStack(
+            config.output_units, config.num_levels, channels, name="output", dtype=dtype
         )
-        self.head = OutputStack(config.output_units, config.num_levels, channels, name="output")
         self.conditioning = (
             conditioning.Conditioning(
                 config.num_layers + 1, features, config.image_shape,
                 num_classes=config.num_classes, condition_shape=config.condition_shape,
-                name="conditioning",
+                name="conditioning", dtype=dtype,
             )
             if conditioning.kind(config)
             else None
@@ -200,6 +238,8 @@ class PixelModel(_ConfiguredModel):
         return self.conditioning is not None
 
     def build(self, input_shape=None):
+        if self.built:
+            return  # Built from the config alone: a second build has nothing to do.
         features_shape = (None,) + self.config.image_shape[:2] + (2 * self.config.hidden_units,)
         self.stem.build((None,) + self.config.image_shape)
         for layer in self.blocks + self.skips:
@@ -292,7 +332,9 @@ class PixelModel(_ConfiguredModel):
         pixel = tf.zeros([batch_size, self.config.color_channels], self.compute_dtype)
         run = stepping.InitialCaches(self.config.image_shape[1])
         self.forward(pixel, _pixel_biases(biases, 0, 0), run)
-        return {"caches": run.caches, "biases": biases or []}
+        biases = biases or []
+        caches = self._start_row(run.caches, pixel, biases, 0)
+        return {"caches": caches, "biases": biases, "pixel": pixel}
 
     def step(self, state, images, position):
         """The logits `[batch, num_levels]` of channel `c` at `(i, j)`, and the new state.
@@ -323,9 +365,29 @@ class PixelModel(_ConfiguredModel):
     def end_row(self, state, i):
         """After row `i`'s last pixel: every layer's end of row (`layers.stepping`)."""
         run = stepping.EndRow(state["caches"], i)
-        pixel = tf.zeros_like(state["caches"][self.stem.name]["row"][:, 0])  # [B, C]
-        self.forward(pixel, None, run)
-        return dict(state, caches=run.caches)
+        self.forward(state["pixel"], None, run)
+        caches = self._start_row(run.caches, state["pixel"], state["biases"], i + 1)
+        return dict(state, caches=caches)
+
+    def _start_row(self, caches, pixel, biases, i):
+        """Row `i`'s whole-row work before its first pixel (`stepping.StartRow`).
+
+        Only where some layer needs whole rows (it has `start_row`); the
+        wiring then runs on rows `[batch, width, ...]` with row `i`'s biases.
+        """
+        if not any(hasattr(layer, "start_row") for layer in self._flatten_layers()):
+            return caches
+        height, width = self.config.image_shape[:2]
+        row = tf.zeros([tf.shape(pixel)[0], width, pixel.shape[-1]], pixel.dtype)  # [B, W, C]
+        # After the last row there is no next one: any row's biases serve.
+        index = tf.minimum(i, height - 1)
+        row_biases = [
+            bias[:, 0] if bias.shape[1] == 1 else tf.gather(bias, index, axis=1)
+            for bias in biases
+        ]  # [B, 1 or W, features] each
+        run = stepping.StartRow(caches, i)
+        self.forward(row, row_biases or None, run)
+        return run.caches
 
     def fill_in_order(self, fill, images, known, condition):
         """Fills `images` where `known` is False in the model's order: raster.
@@ -379,8 +441,8 @@ class MultiScalePixelModel(_ConfiguredModel):
                 f"Expected `config` to be a MultiScaleConfig. Received: config={config!r}"
             )
         self.config = config
-        self.small = PixelModel(config.small, name="small")
-        self.large = PixelModel(config.large_network, name="large")
+        self.small = PixelModel(config.small, name="small", dtype=self.dtype_policy)
+        self.large = PixelModel(config.large_network, name="large", dtype=self.dtype_policy)
         height, width, _ = config.image_shape
         rows, cols = np.arange(height) % config.factor == 0, np.arange(width) % config.factor == 0
         self._subsampled = rows[:, None] & cols[None, :]  # [H, W]
@@ -388,6 +450,8 @@ class MultiScalePixelModel(_ConfiguredModel):
     conditional = False
 
     def build(self, input_shape=None):
+        if self.built:
+            return
         self.small.build()
         self.large.build()
         self.built = True
@@ -451,10 +515,7 @@ def _logs_for_reduction(logs):
     which fails on scalars (tensorflow/tensorflow#72388); a `[1]` log
     reduces to the mean over workers, a scalar again.
     """
-    strategy = tf.distribute.get_strategy()
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
-        strategy.extended._in_multi_worker_mode()
-    ):
+    if compat.in_multi_worker_mode(tf.distribute.get_strategy()):
         return {name: tf.reshape(value, [1]) for name, value in logs.items()}
     return logs
 

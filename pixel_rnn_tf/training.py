@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from pixel_rnn_tf import callbacks as callbacks_lib
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import files as files_lib
@@ -157,6 +158,7 @@ def train(
     data_dir=None,
     train_split="train",
     test_split="test",
+    download=False,
     epochs=10,
     batch_size=16,
     learning_rate=DEFAULT_LEARNING_RATE,
@@ -189,7 +191,9 @@ def train(
         preset name.
       dataset: a name known to `pixel_rnn_tf.data`.
       output_dir: where the run's files are written (see the module doc).
-      data_dir, train_split, test_split: passed to `data.load`.
+      data_dir, train_split, test_split, download: passed to `data.load`,
+        with the model's `image_shape` (the shape a "folder" data set's
+        images are cropped and resized to).
       epochs, batch_size, learning_rate, clipnorm, steps_per_epoch: the
         training budget; `batch_size` is global (split across replicas).
       seed: seeds initialization, data order and sampling.
@@ -245,7 +249,7 @@ def train(
             files_lib.remove_temporaries(directory, keep_prefixes=(serving.TEMP_PREFIX,))
         return _train_locked(
             config, dataset, output_dir=output_dir, data_dir=data_dir,
-            train_split=train_split, test_split=test_split, epochs=epochs,
+            train_split=train_split, test_split=test_split, download=download, epochs=epochs,
             batch_size=batch_size, learning_rate=learning_rate, clipnorm=clipnorm,
             steps_per_epoch=steps_per_epoch, seed=seed, strategy=strategy,
             precision=precision, jit_compile=jit_compile, backup_every=backup_every,
@@ -255,12 +259,15 @@ def train(
 
 
 def _train_locked(
-    config, dataset, *, output_dir, data_dir, train_split, test_split, epochs, batch_size,
-    learning_rate, clipnorm, steps_per_epoch, seed, strategy, precision, jit_compile,
+    config, dataset, *, output_dir, data_dir, train_split, test_split, download, epochs,
+    batch_size, learning_rate, clipnorm, steps_per_epoch, seed, strategy, precision, jit_compile,
     backup_every, sample_every_n_epochs, num_samples, export_base, verbose, chief, restore_dir,
 ):
     """`train`'s work, once `output_dir` is locked."""
-    load = dict(num_levels=config.num_levels, data_dir=data_dir, as_numpy=True)
+    load = dict(
+        num_levels=config.num_levels, data_dir=data_dir, as_numpy=True, download=download,
+        image_shape=config.image_shape,
+    )
     train_images = data.load(dataset, train_split, **load)
     test_images = data.load(dataset, test_split, **load)
     for name, split, images in (
@@ -315,7 +322,7 @@ def _train_locked(
         # on the replica *mean* of a batch (float for int images, and an
         # error under MultiWorkerMirroredStrategy). The model is built
         # already; fit then traces its step in this scope on real batches.
-        model._distribute_strategy = None
+        compat.forget_distribute_strategy(model)
         model.fit(
             epoch_batches(train_images, batch_size, seed, start_epoch * steps_per_epoch),
             epochs=epochs,

@@ -7,9 +7,34 @@ import itertools
 
 import keras
 import numpy as np
+from scipy import stats
 import tensorflow as tf
 
 import pixel_rnn_tf as prt
+
+
+# Every registered architecture runs the suite's cheap parametrizations; the
+# costly ones (sampling loops, gradients of many shapes, training) run the
+# paper's three, and a later architecture's own test module runs each once
+# (the suite's CI budget).
+PAPER_ARCHITECTURES = ("pixel_cnn", "row_lstm", "diagonal_bilstm")
+
+# Every public layer of `pixel_rnn_tf.layers` with tiny arguments, for
+# inputs of 6 features `[batch, height, width, 6]`.
+LAYERS = [
+    (prt.layers.MaskedConv2D,
+     dict(filters=6, kernel_size=(1, 3), mask_type="A", color_channels=3)),
+    (prt.layers.RowLSTM, dict(units=3, color_channels=3, kernel_width=3)),
+    (prt.layers.DiagonalLSTM, dict(units=3, color_channels=1)),
+    (prt.layers.DiagonalBiLSTM, dict(units=3, color_channels=3)),
+    (prt.layers.PixelCNNBlock, dict(hidden_units=3, color_channels=3, residual=False)),
+    (prt.layers.RowLSTMBlock, dict(hidden_units=3, color_channels=1)),
+    (prt.layers.DiagonalBiLSTMBlock, dict(hidden_units=3, color_channels=3)),
+    (prt.layers.OutputStack, dict(output_units=6, num_levels=4, color_channels=3)),
+    (prt.layers.VerticalConv2D, dict(filters=4, kernel_width=3, rows=2, include_current_row=False)),
+    (prt.layers.GatedStem, dict(hidden_units=3, color_channels=3, kernel_size=3)),
+    (prt.layers.GatedPixelCNNBlock, dict(hidden_units=3, color_channels=3, residual=False)),
+]
 
 
 def random_images(shape, num_levels, seed=0):
@@ -87,6 +112,15 @@ def gradient_dependence(model, images, condition=None):
     return np.abs(jacobian.numpy()) > 0
 
 
+def measured_field(model, num_images=12):
+    """bool `[H, W, C, H, W, C]`: the inputs each logit has a non-zero gradient
+    for, over `num_images` random images (so that no dependency hides behind
+    a ReLU that happens to be off)."""
+    images = random_images((num_images,) + model.config.image_shape, model.config.num_levels)
+    depends = gradient_dependence(model, images)
+    return np.any([depends[b, :, :, :, b] for b in range(num_images)], axis=0)
+
+
 def black_box_violations(model, image_shape, num_levels, seed=0, condition=None):
     """Positions `k` where changing the pixels at positions `>= k` (in the
     model's order, `model_order`) moves the logits at positions `<= k`;
@@ -112,6 +146,18 @@ def black_box_violations(model, image_shape, num_levels, seed=0, condition=None)
     moved = ~np.isclose(logits[1:], logits[:1], atol=1e-5).all(-1)  # [k, position]
     not_after_k = np.tril(np.ones((size, size), bool))  # Row k: positions <= k.
     return [(k, order[p]) for k, p in zip(*np.nonzero(moved & not_after_k))]
+
+
+def chi_square_p_value(counts, probs):
+    """Pearson's test of `counts` `[k]` against probabilities `[k]`."""
+    expected = counts.sum() * probs
+    return stats.chi2.sf(((counts - expected) ** 2 / expected).sum(), df=len(probs) - 1)
+
+
+def image_codes(images):
+    """Each image `[n, H, W, C]` as an integer, its values as digits in raster order."""
+    flat = images.reshape(len(images), -1)
+    return flat @ (2 ** np.arange(flat.shape[1])[::-1])
 
 
 def all_images(image_shape, num_levels):

@@ -93,7 +93,10 @@ def test_cached_equals_naive_with_and_without_xla(arch, kind):
     naive = sampling.sample(model, 3, seed=(1, 2), method="naive", condition=condition)
     graph = sampling.sample(model, 3, seed=(1, 2), condition=condition, jit_compile=False)
     np.testing.assert_array_equal(graph, naive)
-    if (arch, kind) in (("pixel_cnn", "vector"), ("row_lstm", "map"), ("diagonal_bilstm", "map")):
+    if (arch, kind) in (
+        ("pixel_cnn", "vector"), ("row_lstm", "map"), ("diagonal_bilstm", "map"),
+        ("gated_pixel_cnn", "map"),
+    ):
         # XLA compiles the same graph (seconds per model): each kind and architecture once.
         xla = sampling.sample(model, 3, seed=(1, 2), condition=condition, jit_compile=True)
         np.testing.assert_array_equal(xla, naive)

@@ -1,9 +1,10 @@
-"""Data sets: digits, MNIST IDX files, tfds (mocked), splits, quantization."""
+"""Data sets: digits, MNIST IDX files, tfds (mocked), folders, splits, quantization."""
 
 import gzip
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -234,7 +235,8 @@ def test_unprepared_tfds_fails_without_downloading(tmp_path, monkeypatch):
         raise AssertionError("load() must never download")
 
     monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
-    with pytest.raises(RuntimeError, match="not prepared.*never downloads.*tfds build cifar10"):
+    # The error names the argument and the commands' flag that fetch the set.
+    with pytest.raises(data.NotPreparedError, match="not prepared.*download=True.*--download"):
         data.load("cifar10", "train", data_dir=str(tmp_path))
     assert not any(tmp_path.rglob("*.tfrecord*"))
 
@@ -274,3 +276,99 @@ def test_labels_of_local_data_sets(tmp_path):
     if (SHARED_MNIST / "t10k-labels-idx1-ubyte.gz").exists():
         counts = np.bincount(data.load_labels("mnist_idx", "test", data_dir=SHARED_MNIST))
         assert counts.tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_download_true_reaches_tfds_download(tmp_path, monkeypatch):
+    calls = []
+
+    class Downloading(Exception):
+        pass
+
+    def download_and_prepare(builder, *args, **kwargs):
+        calls.append(builder.name)
+        raise Downloading  # Stops before any network.
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", download_and_prepare)
+    with pytest.raises(Downloading):
+        data.load("cifar10", "train", data_dir=str(tmp_path), download=True)
+    with pytest.raises(Downloading):
+        data.load_labels("cifar10", "test", data_dir=str(tmp_path), download=True)
+    assert calls == ["cifar10", "cifar10"]
+
+
+def _write_folder(root, with_classes=True):
+    """Three small images (PNG and JPEG, two sizes); class subfolders `a`, `b` or none.
+
+    `a/0.png` is 4 wide, 2 high: a black 2x2 center between white columns, so
+    a center crop to a square sees black only. `a/1.jpg` and `b/2.png` are a
+    constant gray 200.
+    """
+    wide = np.full((2, 4, 3), 255, np.uint8)
+    wide[:, 1:3] = 0
+    gray = np.full((6, 6, 3), 200, np.uint8)
+    folders = [root / "a", root / "a", root / "b"] if with_classes else [root] * 3
+    names = ["0.png", "1.jpg", "2.png"]
+    for folder, name, image in zip(folders, names, [wide, gray, gray]):
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / name, quality=100)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_folder_is_center_cropped_resized_and_quantized(tmp_path, channels):
+    _write_folder(tmp_path)
+    images = data.load(
+        "folder", data_dir=tmp_path, image_shape=(2, 2, channels), num_levels=4, as_numpy=True
+    )
+    assert images.shape == (3, 2, 2, channels) and images.dtype == np.int32
+    np.testing.assert_array_equal(images[0], 0)  # The center only, not squashed with white.
+    # The package's one formula: floor(200 * 4 / 256) = 3 (the JPEG's 200 +- 1 too).
+    np.testing.assert_array_equal(images[1:], data.quantize(np.full_like(images[1:], 200), 4))
+    binary = data.load("folder", "train[1:]", data_dir=tmp_path, image_shape=(3, 3, channels),
+                       as_numpy=True)
+    np.testing.assert_array_equal(binary, 1)  # 200 >= 128, as every data set binarizes.
+    dataset = data.load("folder", data_dir=tmp_path, image_shape=(2, 2, channels), num_levels=4)
+    np.testing.assert_array_equal(_as_array(dataset), images)
+
+
+def test_folder_labels_come_from_subfolders(tmp_path):
+    _write_folder(tmp_path / "labelled")
+    assert data.num_classes("folder", tmp_path / "labelled") == 2
+    np.testing.assert_array_equal(data.load_labels("folder", data_dir=tmp_path / "labelled"),
+                                  [0, 0, 1])
+    np.testing.assert_array_equal(
+        data.load_labels("folder", "train[2:]", data_dir=tmp_path / "labelled"), [1]
+    )
+    _write_folder(tmp_path / "flat", with_classes=False)
+    assert data.num_classes("folder", tmp_path / "flat") is None
+    assert data.load("folder", data_dir=tmp_path / "flat", image_shape=(2, 2, 1),
+                     as_numpy=True).shape == (3, 2, 2, 1)
+    with pytest.raises(ValueError, match="no class labels"):
+        data.load_labels("folder", data_dir=tmp_path / "flat")
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(), r"image_shape.*Received: image_shape=None"),
+        (dict(image_shape=(2, 2, 2)), r"1 or 3 channels.*image_shape=\(2, 2, 2\)"),
+        (dict(image_shape=(2, 2, 1), split="test"), r"'train\[:90%\]'.*split='test'"),
+        (dict(image_shape=(2, 2, 1), data_dir="/nonexistent"), r"data_dir='/nonexistent'"),
+        (dict(image_shape=(2, 2, 1), data_dir="empty"), r"PNG or JPEG files"),
+    ],
+)
+def test_folder_bad_arguments(tmp_path, kwargs, message):
+    _write_folder(tmp_path / "images")
+    (tmp_path / "empty").mkdir()
+    kwargs = dict(dict(data_dir=tmp_path / "images"), **kwargs)
+    if kwargs["data_dir"] == "empty":
+        kwargs["data_dir"] = tmp_path / "empty"
+    with pytest.raises(ValueError, match=message):
+        data.load("folder", **kwargs)
+
+
+def test_a_named_data_set_keeps_its_own_shape():
+    assert data.image_shape("folder") is None
+    assert data.load("digits", "test[:1]", image_shape=(8, 8, 1), as_numpy=True).shape == (
+        1, 8, 8, 1)
+    with pytest.raises(ValueError, match=r"\(8, 8, 1\).*image_shape=\(28, 28, 1\)"):
+        data.load("digits", image_shape=(28, 28, 1))

@@ -16,7 +16,7 @@ def test_main_job_to_served_export(tmp_path):
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
     output_dir = tmp_path / "run"
     train = subprocess.run(
-        [sys.executable, "-m", "pixel_rnn_tf.train", "--epochs=2", "--steps_per_epoch=10",
+        [sys.executable, "-m", "pixel_rnn_tf.cli.train", "--epochs=2", "--steps_per_epoch=10",
          "--num_samples=4", f"--output_dir={output_dir}"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=600,
     )

@@ -1,4 +1,4 @@
-"""Tests of `evaluate` (the library function) and `python -m pixel_rnn_tf.evaluate`."""
+"""Tests of `evaluate` (the library function) and `python -m pixel_rnn_tf.cli.evaluate`."""
 
 import math
 import os
@@ -175,7 +175,7 @@ def _run_main(*flags):
     # A subprocess: importing the main here would rebind `prt.evaluate` to the
     # module, and its flags would share absl's registry with other mains.
     return subprocess.run(
-        [sys.executable, "-m", "pixel_rnn_tf.evaluate", *flags],
+        [sys.executable, "-m", "pixel_rnn_tf.cli.evaluate", *flags],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
     )
 

@@ -8,6 +8,7 @@ import tensorflow as tf
 from pixel_rnn_tf import layers
 from pixel_rnn_tf import masking
 from pixel_rnn_tf.layers import stepping
+from helpers import LAYERS
 
 
 def _sigmoid(x):
@@ -140,18 +141,6 @@ def test_diagonal_bilstm_is_left_plus_shifted_mirrored_right():
     expected = left.copy()
     expected[:, 1:] += right[:, :-1]  # Shifted down one row (§3.2).
     np.testing.assert_allclose(layer(x), expected, atol=1e-4)
-
-
-LAYERS = [
-    (layers.MaskedConv2D, dict(filters=6, kernel_size=(1, 3), mask_type="A", color_channels=3)),
-    (layers.RowLSTM, dict(units=3, color_channels=3, kernel_width=3)),
-    (layers.DiagonalLSTM, dict(units=3, color_channels=1)),
-    (layers.DiagonalBiLSTM, dict(units=3, color_channels=3)),
-    (layers.PixelCNNBlock, dict(hidden_units=3, color_channels=3, residual=False)),
-    (layers.RowLSTMBlock, dict(hidden_units=3, color_channels=1)),
-    (layers.DiagonalBiLSTMBlock, dict(hidden_units=3, color_channels=3)),
-    (layers.OutputStack, dict(output_units=6, num_levels=4, color_channels=3)),
-]
 
 
 @pytest.mark.parametrize("cls,kwargs", LAYERS, ids=[cls.__name__ for cls, _ in LAYERS])

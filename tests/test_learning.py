@@ -14,6 +14,7 @@ import pytest
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import data
 from pixel_rnn_tf import training
+from helpers import PAPER_ARCHITECTURES
 
 MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 TRAIN_SPLIT, TEST_SPLIT = "test[:8000]", "test[8000:]"
@@ -41,7 +42,7 @@ def independent_bernoulli_nll(train, test):
     return float(-log_likelihood.reshape(len(test), -1).sum(axis=1).mean())
 
 
-@pytest.mark.parametrize("arch", prt.configs.ARCHITECTURES)
+@pytest.mark.parametrize("arch", PAPER_ARCHITECTURES)
 def test_beats_independent_baseline(arch, mnist):
     train, test = mnist
     assert train.shape == (8000, 28, 28, 1) and test.shape == (2000, 28, 28, 1)

@@ -1,9 +1,12 @@
-"""The absl mains: flags, errors, outputs."""
+"""The absl mains (`pixel_rnn_tf.cli`): flags, errors, outputs, quiet logs, scripts."""
 
+import configparser
 import json
 import os
+import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -12,7 +15,9 @@ pytestmark = pytest.mark.slow
 
 
 def _run(*args, timeout=300):
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    # No TF_CPP_MIN_LOG_LEVEL here: the mains' own quiet default is under test.
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = REPO
     return subprocess.run(
         [sys.executable, "-m", *args], capture_output=True, text=True, env=env, cwd=REPO,
         timeout=timeout,
@@ -23,15 +28,15 @@ def _run(*args, timeout=300):
 def trained(tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("run")
     result = _run(
-        "pixel_rnn_tf.train", "--preset=digits_pixel_cnn", "--epochs=1", "--steps_per_epoch=5",
+        "pixel_rnn_tf.cli.train", "--preset=digits_pixel_cnn", "--epochs=1", "--steps_per_epoch=5",
         "--num_samples=4", f"--output_dir={output_dir}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return output_dir, result.stdout
+    return output_dir, result.stdout, result.stderr
 
 
 def test_train_main_reports_and_writes(trained):
-    output_dir, stdout = trained
+    output_dir, stdout, _ = trained
     assert "| test (test) |" in stdout and "bits/dim" in stdout
     results = json.loads((output_dir / "results.json").read_text())
     assert results["test"]["bits_per_dim"] > 0
@@ -40,9 +45,9 @@ def test_train_main_reports_and_writes(trained):
 
 
 def test_sample_main(trained, tmp_path):
-    output_dir, _ = trained
+    output_dir, _, _ = trained
     result = _run(
-        "pixel_rnn_tf.sample", f"--model={output_dir / 'model.keras'}", "--num_samples=3",
+        "pixel_rnn_tf.cli.sample", f"--model={output_dir / 'model.keras'}", "--num_samples=3",
         f"--output_dir={tmp_path}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -50,9 +55,9 @@ def test_sample_main(trained, tmp_path):
 
 
 def test_sample_main_refuses_a_split_smaller_than_num_samples(trained, tmp_path):
-    output_dir, _ = trained
+    output_dir, _, _ = trained
     result = _run(
-        "pixel_rnn_tf.sample", f"--model={output_dir / 'model.keras'}", "--split=test[:2]",
+        "pixel_rnn_tf.cli.sample", f"--model={output_dir / 'model.keras'}", "--split=test[:2]",
         "--num_samples=3", f"--output_dir={tmp_path}",
     )
     assert result.returncode != 0
@@ -67,7 +72,7 @@ def test_sample_main_takes_a_condition(tmp_path):
     path = tmp_path / "labels.keras"
     prt.build_model(config).save(path)
     result = _run(
-        "pixel_rnn_tf.sample", f"--model={path}", "--num_samples=3", "--condition=2,0,1",
+        "pixel_rnn_tf.cli.sample", f"--model={path}", "--num_samples=3", "--condition=2,0,1",
         f"--output_dir={tmp_path / 'out'}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -85,6 +90,78 @@ def test_sample_main_takes_a_condition(tmp_path):
     ],
 )
 def test_train_main_rejects_bad_flags(flag, message, tmp_path):
-    result = _run("pixel_rnn_tf.train", flag, f"--output_dir={tmp_path}", timeout=120)
+    result = _run("pixel_rnn_tf.cli.train", flag, f"--output_dir={tmp_path}", timeout=120)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+# --- quiet logs and the commands' names --------------------------------------------
+
+# A C++ INFO line of TF/XLA/absl ("I0000 00:00:..." or "I1202 04:14:19..."), or
+# the Python `tensorflow` logger's ("INFO:tensorflow:...").
+_INFO_LINE = re.compile(r"^(I\d{4} |INFO:)", re.M)
+
+
+def test_train_main_shows_progress_and_results_not_info_logs(trained):
+    _, stdout, stderr = trained
+    assert "step" in stdout and "| test (test) |" in stdout  # Keras's progress bar, the table.
+    assert not _INFO_LINE.search(stderr), stderr[-3000:]
+    # The SavedModel writer's signature-serialization notices are gone too.
+    assert "signature_serialization" not in stderr and "Assets written" not in stderr
+
+
+def test_the_mains_read_verbosity_before_tensorflow():
+    from pixel_rnn_tf import cli
+
+    assert cli.verbosity(["pixel-rnn-train"]) is None  # Quiet.
+    assert cli.verbosity(["pixel-rnn-train", "--verbosity=-1"]) == -1  # Quiet too.
+    assert cli.verbosity(["pixel-rnn-train", "--verbosity=0"]) == 0
+    assert cli.verbosity(["pixel-rnn-train", "-v", "1", "--epochs=1"]) == 1
+    assert cli.verbosity(["pixel-rnn-train", "--", "--verbosity=1"]) is None
+    assert cli.started_command(["/venv/bin/pixel-rnn-train"], []) == "train"
+    assert cli.started_command(["-m"], ["python", "-m", "pixel_rnn_tf.cli.export"]) == "export"
+    assert cli.started_command(["export/export_saved_model.py"], []) == "export"
+    # A library user's process (pytest's, here) is left alone.
+    assert cli.started_command(["-m"], ["python", "-m", "pytest"]) is None
+    assert cli.started_command(sys.argv, sys.orig_argv) is None
+
+
+def test_console_scripts_and_python_m_help():
+    from pixel_rnn_tf import cli
+
+    setup = configparser.ConfigParser()
+    setup.read(os.path.join(REPO, "setup.cfg"))
+    scripts = dict(
+        line.replace(" ", "").split("=")
+        for line in setup["options.entry_points"]["console_scripts"].strip().splitlines()
+    )
+    assert scripts == {
+        script: f"pixel_rnn_tf.cli.{name}:run" for script, name in cli.COMMANDS.items()
+    }
+    # `python -m pixel_rnn_tf.cli.<name> --help` for each, in one process (one
+    # TensorFlow import): absl's flags are global, so each main's are removed after it.
+    code = textwrap.dedent(
+        f"""
+        import runpy, sys
+        from absl import flags
+        import pixel_rnn_tf as prt
+        for name in {sorted(cli.COMMANDS.values())}:
+            sys.argv = [name, "--help"]
+            try:
+                runpy.run_module("pixel_rnn_tf.cli." + name, run_name="__main__")
+            except SystemExit as error:
+                print("EXIT", name, error.code, flush=True)
+            for flag in flags.FLAGS.get_key_flags_for_module(sys.argv[0]):
+                delattr(flags.FLAGS, flag.name)
+        print("EVALUATE", callable(prt.evaluate))
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=REPO)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, cwd=REPO, timeout=120)
+    exits = [line.split()[1:] for line in result.stdout.splitlines() if line.startswith("EXIT")]
+    # absl's --help prints the main's flags and exits with status 1.
+    assert exits == [[name, "1"] for name in sorted(cli.COMMANDS.values())], result.stderr[-3000:]
+    for flag in ("--output_dir", "--num_samples", "--condition", "--export_base"):
+        assert flag in result.stdout
+    assert "EVALUATE True" in result.stdout  # Importing the evaluate main shadows nothing.

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 import pixel_rnn_tf as prt
+from helpers import PAPER_ARCHITECTURES
 from helpers import all_images
 from helpers import assert_keras_round_trip
 from helpers import black_box_violations
@@ -24,7 +25,9 @@ def _model(arch, image_shape, num_layers=1, seed=0, **kwargs):
     return randomize_weights(model, seed)
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+# Later architectures: their no-blind-spot tests compare the same gradients with
+# exactly the earlier positions.
+@pytest.mark.parametrize("arch", PAPER_ARCHITECTURES)
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("hw", [(5, 7), (7, 5)])
 @pytest.mark.parametrize("num_layers", [1, 3])

@@ -389,7 +389,7 @@ def test_train_main_refuses_a_file_as_output_dir_and_nan_learning_rate(tmp_path)
     # Both in one process (one TensorFlow import): absl exits after each.
     code = f"""
         from absl import app
-        from pixel_rnn_tf import train
+        from pixel_rnn_tf.cli import train
         for argv in (["train", "--output_dir={a_file}"],
                      ["train", "--learning_rate=nan", "--output_dir={tmp_path / 'run'}"]):
             try:
@@ -412,7 +412,7 @@ def test_train_main_refuses_a_file_as_output_dir_and_nan_learning_rate(tmp_path)
 def test_evaluate_main_says_what_is_wrong_with_the_model_file(tmp_path):
     empty = tmp_path / "model.keras"
     empty.write_bytes(b"")
-    result = _run_main("pixel_rnn_tf.evaluate", f"--model={empty}")
+    result = _run_main("pixel_rnn_tf.cli.evaluate", f"--model={empty}")
     assert result.returncode != 0
     assert "it is empty (0 bytes)" in result.stderr
     assert "File not found" not in result.stderr

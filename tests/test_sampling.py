@@ -8,12 +8,14 @@ architecture.
 
 import numpy as np
 import pytest
-from scipy import stats
 import tensorflow as tf
 
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import sampling
+from helpers import PAPER_ARCHITECTURES
 from helpers import all_images
+from helpers import chi_square_p_value
+from helpers import image_codes
 from helpers import random_images
 from helpers import randomize_weights
 from helpers import stepper_logits
@@ -29,7 +31,7 @@ def _model(arch, image_shape, num_layers=1, seed=0, scale=0.3, **kwargs):
     return randomize_weights(model, seed, scale)
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", PAPER_ARCHITECTURES)
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("height_width,num_layers", [((3, 4), 1), ((4, 3), 3), ((3, 4), 3)])
 def test_cached_equals_naive(arch, channels, height_width, num_layers):
@@ -40,7 +42,7 @@ def test_cached_equals_naive(arch, channels, height_width, num_layers):
     assert len(np.unique(naive)) > 1  # Not a degenerate model.
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", PAPER_ARCHITECTURES)
 def test_xla_equals_graph_and_naive(arch):
     model = _model(arch, (4, 3, 3), num_layers=2)
     naive = sampling.sample(model, 3, seed=(3, 1), method="naive")
@@ -62,7 +64,7 @@ def test_cached_logits_equal_model_at_every_step(arch, image_shape):
     )
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", PAPER_ARCHITECTURES)
 def test_class_conditional(arch):
     model = _model(arch, (3, 4, 3), num_layers=2, num_classes=3)
     labels = np.array([0, 1, 2, 1], np.int32)
@@ -82,19 +84,7 @@ def test_class_conditional(arch):
     assert not np.array_equal(other, naive)
 
 
-def _chi_square_p_value(counts, probs):
-    """Pearson's test of `counts` `[k]` against probabilities `[k]`."""
-    expected = counts.sum() * probs
-    return stats.chi2.sf(((counts - expected) ** 2 / expected).sum(), df=len(probs) - 1)
-
-
-def _codes(images):
-    """Each image `[n, H, W, C]` as an integer, its values as digits in raster order."""
-    flat = images.reshape(len(images), -1)
-    return flat @ (2 ** np.arange(flat.shape[1])[::-1])
-
-
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", PAPER_ARCHITECTURES)
 def test_frequencies_match_probabilities(arch):
     """20,000 samples of 2x2x1 binary images against exp(log_prob) of all 16.
 
@@ -107,27 +97,27 @@ def test_frequencies_match_probabilities(arch):
     images = all_images(image_shape, 2)  # [16, 2, 2, 1]
     probs = np.exp(prt.head.log_prob(model(images), images).numpy())
     assert probs.min() > 0.004  # Every expected count is large: the chi-square test is valid.
-    counts = np.bincount(_codes(sampling.sample(model, NUM_DRAWS, seed=(7, 8)).numpy()), minlength=16)
+    counts = np.bincount(image_codes(sampling.sample(model, NUM_DRAWS, seed=(7, 8)).numpy()), minlength=16)
 
     def p_value(reordered):
-        return _chi_square_p_value(counts[_codes(reordered)], probs)
+        return chi_square_p_value(counts[image_codes(reordered)], probs)
 
-    assert p_value(images) > 1e-3, (counts[_codes(images)], NUM_DRAWS * probs)
-    assert np.abs(counts[_codes(images)] / NUM_DRAWS - probs).max() < 0.01
+    assert p_value(images) > 1e-3, (counts[image_codes(images)], NUM_DRAWS * probs)
+    assert np.abs(counts[image_codes(images)] / NUM_DRAWS - probs).max() < 0.01
     assert p_value(images.transpose(0, 2, 1, 3)) < 1e-6
     assert p_value(images[:, :, ::-1]) < 1e-6
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", PAPER_ARCHITECTURES)
 def test_frequencies_follow_channel_order(arch):
     """1x1x3 binary images: R, then G given R, then B given R and G."""
     image_shape = (1, 1, 3)
     model = _model(arch, image_shape, num_levels=2, scale=0.4, seed=11)
     images = all_images(image_shape, 2)  # [8, 1, 1, 3]
     probs = np.exp(prt.head.log_prob(model(images), images).numpy())
-    counts = np.bincount(_codes(sampling.sample(model, NUM_DRAWS, seed=(9, 9)).numpy()), minlength=8)
-    assert _chi_square_p_value(counts[_codes(images)], probs) > 1e-3
-    assert _chi_square_p_value(counts[_codes(images[..., ::-1])], probs) < 1e-6
+    counts = np.bincount(image_codes(sampling.sample(model, NUM_DRAWS, seed=(9, 9)).numpy()), minlength=8)
+    assert chi_square_p_value(counts[image_codes(images)], probs) > 1e-3
+    assert chi_square_p_value(counts[image_codes(images[..., ::-1])], probs) < 1e-6
 
 
 def test_seeds_and_temperature():
@@ -160,7 +150,7 @@ def test_sample_in_tf_function_with_dynamic_count():
         np.testing.assert_array_equal(draw_xla(tf.constant(count)), expected)
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", PAPER_ARCHITECTURES)
 def test_complete(arch):
     image_shape = (4, 3, 3)
     model = _model(arch, image_shape, num_layers=2)
@@ -198,7 +188,7 @@ def test_complete_of_a_prefix_samples_the_conditional():
     completed = sampling.complete(model, prefix, known, seed=(6, 6)).numpy()
     assert np.all(completed[:, 0, 0, 0] == 1)
     counts = np.bincount(completed[:, 0, 1, 0], minlength=2)
-    assert _chi_square_p_value(counts, conditional) > 1e-3
+    assert chi_square_p_value(counts, conditional) > 1e-3
 
 
 @pytest.mark.parametrize(

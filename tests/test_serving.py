@@ -42,6 +42,10 @@ CASES = {
     ),
     "diagonal_bilstm_rgb_conditional": ("diagonal_bilstm", (3, 4, 3), 256, dict(num_classes=3)),
     "pixel_cnn_rgb_xla_sampling": ("pixel_cnn", (3, 4, 3), 4, {}),
+    # The Gated PixelCNN's whole-row pass under a map's per-row biases.
+    "gated_pixel_cnn_rgb_map_conditional": (
+        "gated_pixel_cnn", (3, 4, 3), 4, dict(condition_shape=(1, 2, 2))
+    ),
     # The Multi-Scale PixelRNN (§3.5): a Row LSTM of the 1x2 small image,
     # then a PixelCNN of the rest.
     "multiscale": ("multiscale", (2, 4, 1), 4, {}),

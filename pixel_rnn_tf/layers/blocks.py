@@ -80,10 +80,22 @@ class ResidualBlock(Composite, keras.layers.Layer):
             **kwargs,
         )
 
+    @classmethod
+    def stem_from_model_config(cls, config, **kwargs):
+        """The model's first layer: a mask-A `7 x 7` convolution to `2h` features (Table 1).
+
+        An architecture whose blocks carry more than one stream overrides it.
+        """
+        return MaskedConv2D(
+            2 * config.hidden_units, config.input_kernel_size, "A", config.color_channels,
+            **kwargs,
+        )
+
     def build(self, input_shape):
         core_shape = self.build_core(input_shape)
         self.output_projection = MaskedConv2D(
-            2 * self.hidden_units, 1, "B", self.color_channels, name="output_projection"
+            2 * self.hidden_units, 1, "B", self.color_channels, name="output_projection",
+            dtype=self.dtype_policy,
         )
         self.output_projection.build(core_shape)
 
@@ -119,8 +131,12 @@ class PixelCNNBlock(ResidualBlock):
     def __init__(self, hidden_units, color_channels=1, residual=True, kernel_size=3, **kwargs):
         super().__init__(hidden_units, color_channels, residual, **kwargs)
         self.kernel_size = kernel_size
-        self.reduce = MaskedConv2D(hidden_units, 1, "B", color_channels, name="reduce")
-        self.conv = MaskedConv2D(hidden_units, kernel_size, "B", color_channels, name="conv")
+        self.reduce = MaskedConv2D(
+            hidden_units, 1, "B", color_channels, name="reduce", dtype=self.dtype_policy
+        )
+        self.conv = MaskedConv2D(
+            hidden_units, kernel_size, "B", color_channels, name="conv", dtype=self.dtype_policy
+        )
 
     def build_core(self, input_shape):
         self.reduce.build(input_shape)
@@ -149,7 +165,9 @@ class RowLSTMBlock(ResidualBlock):
     def __init__(self, hidden_units, color_channels=1, residual=True, kernel_width=3, **kwargs):
         super().__init__(hidden_units, color_channels, residual, **kwargs)
         self.kernel_width = kernel_width
-        self.lstm = RowLSTM(hidden_units, color_channels, kernel_width, name="row_lstm")
+        self.lstm = RowLSTM(
+            hidden_units, color_channels, kernel_width, name="row_lstm", dtype=self.dtype_policy
+        )
 
     @classmethod
     def from_model_config(cls, config, **kwargs):
@@ -174,7 +192,9 @@ class DiagonalBiLSTMBlock(ResidualBlock):
 
     def __init__(self, hidden_units, color_channels=1, residual=True, **kwargs):
         super().__init__(hidden_units, color_channels, residual, **kwargs)
-        self.lstm = DiagonalBiLSTM(hidden_units, color_channels, name="diagonal_bilstm")
+        self.lstm = DiagonalBiLSTM(
+            hidden_units, color_channels, name="diagonal_bilstm", dtype=self.dtype_policy
+        )
 
     def build_core(self, input_shape):
         self.lstm.build(input_shape)
@@ -204,10 +224,13 @@ class OutputStack(Composite, keras.layers.Layer):
         self.output_units = output_units
         self.num_levels = num_levels
         self.color_channels = color_channels
-        self.hidden = MaskedConv2D(output_units, 1, "B", color_channels, name="hidden")
+        self.hidden = MaskedConv2D(
+            output_units, 1, "B", color_channels, name="hidden", dtype=self.dtype_policy
+        )
         # Feature c * num_levels + v belongs to color group c (masking.color_groups).
         self.logits = MaskedConv2D(
-            color_channels * num_levels, 1, "B", color_channels, name="logits"
+            color_channels * num_levels, 1, "B", color_channels, name="logits",
+            dtype=self.dtype_policy,
         )
 
     def build(self, input_shape):
@@ -222,6 +245,10 @@ class OutputStack(Composite, keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.color_channels, self.num_levels)
+
+    def compute_output_spec(self, inputs):
+        # float32 whatever the compute dtype, as `forward` returns.
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype="float32")
 
     def get_config(self):
         config = super().get_config()

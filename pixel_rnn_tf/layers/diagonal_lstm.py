@@ -141,8 +141,12 @@ class DiagonalBiLSTM(keras.layers.Layer):
         super().__init__(**kwargs)
         self.units = units
         self.color_channels = color_channels
-        self.left_to_right = DiagonalLSTM(units, color_channels, name="left_to_right")
-        self.right_to_left = DiagonalLSTM(units, color_channels, name="right_to_left")
+        self.left_to_right = DiagonalLSTM(
+            units, color_channels, name="left_to_right", dtype=self.dtype_policy
+        )
+        self.right_to_left = DiagonalLSTM(
+            units, color_channels, name="right_to_left", dtype=self.dtype_policy
+        )
 
     def build(self, input_shape):
         self.left_to_right.build(input_shape)

@@ -98,6 +98,7 @@ class SpatialLSTM(keras.layers.Layer):
             color_channels=self.color_channels,
             output_blocks=NUM_GATES,
             name="input_to_state",
+            dtype=self.dtype_policy,
         )
         self.input_to_state.build(input_shape)
         self.state_kernel = self.add_weight(

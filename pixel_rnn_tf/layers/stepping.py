@@ -151,3 +151,32 @@ def write_at(buffer, index, value):
         [tf.range(batch)] + [tf.fill([batch], tf.cast(k, tf.int32)) for k in index], axis=1
     )  # [B, 1 + k]
     return tf.tensor_scatter_nd_update(buffer, indices, tf.cast(value, buffer.dtype))
+
+
+class StartRow:
+    """The `run` of the row pass: whole-row work before row `i`'s first pixel.
+
+    A layer whose output at a pixel needs a whole row of its input (the
+    Gated PixelCNN's vertical stack) defines `start_row(cache, i, inputs)
+    -> (outputs, cache)`, `inputs` and `outputs` being row `i`'s
+    `[batch, width, features]`. Composites run their wiring on rows; any
+    other layer gives zeros of its output's shape (dead code, as in
+    `EndRow`). A model runs this pass only if some layer has `start_row`.
+    """
+
+    def __init__(self, caches, i):
+        self.caches = dict(caches)
+        self.i = i
+
+    def __call__(self, layer, inputs):
+        cache = self.caches[layer.name]
+        if hasattr(layer, "start_row"):
+            outputs, self.caches[layer.name] = layer.start_row(cache, self.i, inputs)
+            return outputs
+        if isinstance(layer, Composite):
+            run = StartRow(cache, self.i)
+            outputs = layer.forward(inputs, run)
+            self.caches[layer.name] = run.caches
+            return outputs
+        features = layer.compute_output_shape(tuple(inputs.shape))[-1]
+        return tf.zeros(tf.concat([tf.shape(inputs)[:-1], [features]], 0), inputs.dtype)

@@ -1,11 +1,11 @@
 r"""Evaluates a saved model on a data set and prints a markdown table (the main job).
 
-  python -m pixel_rnn_tf.evaluate --model=runs/demo/model.keras \
+  python -m pixel_rnn_tf.cli.evaluate --model=runs/demo/model.keras \
       --dataset=digits --split=test
 
 prints the NLL in nats per image, bits per dimension and the dequantized
 equivalents on `[0, 1]^D` (§5.1; see `pixel_rnn_tf.evaluation`). The images
-are loaded as `train` loads them (`data.load` with the model's
+are loaded as `pixel-rnn-train` loads them (`data.load` with the model's
 `num_levels`), so the numbers are comparable with its `results.json`.
 
 A label-conditioned model is evaluated on the data set's own labels
@@ -14,9 +14,7 @@ A label-conditioned model is evaluated on the data set's own labels
 the data set's labels for a label-conditioned model).
 
 Flags live only here; the library function is `pixel_rnn_tf.evaluate`
-(`evaluation.evaluate`). Run this module with `python -m`; importing it
-would replace the function `pixel_rnn_tf.evaluate` by this module, as
-Python binds a submodule to its package's attribute of the same name.
+(`evaluation.evaluate`), which importing this command leaves alone.
 """
 
 import os
@@ -25,6 +23,7 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from pixel_rnn_tf import cli
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import evaluation
@@ -34,7 +33,8 @@ from pixel_rnn_tf import serving
 _MODEL = flags.DEFINE_string("model", None, "Path of a saved model (.keras).", required=True)
 _DATASET = flags.DEFINE_string("dataset", "digits", f"Data set, one of {data.names()}.")
 _SPLIT = flags.DEFINE_string("split", "test", "Split, tfds syntax: 'test', 'test[:1000]'.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (mnist_idx, tfds).")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
+_DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
 _BATCH_SIZE = flags.DEFINE_integer(
     "batch_size", evaluation.DEFAULT_BATCH_SIZE, "Images per forward pass.", lower_bound=1
 )
@@ -59,8 +59,10 @@ def _condition(config, num_images):
         if not os.path.isfile(_CONDITION.value):
             raise app.UsageError(f"No .npy file at --condition={_CONDITION.value!r}.")
         return np.load(_CONDITION.value)
-    if kind == "labels" and data.num_classes(_DATASET.value) is not None:
-        return data.load_labels(_DATASET.value, _SPLIT.value, data_dir=_DATA_DIR.value)
+    if kind == "labels" and data.num_classes(_DATASET.value, _DATA_DIR.value) is not None:
+        return data.load_labels(
+            _DATASET.value, _SPLIT.value, data_dir=_DATA_DIR.value, download=_DOWNLOAD.value
+        )
     raise app.UsageError(
         f"The model is conditioned on {conditioning.describe(config)}, and "
         f"--dataset={_DATASET.value!r} provides none: pass --condition=PATH.npy with one "
@@ -90,20 +92,25 @@ def main(argv):
     except (FileNotFoundError, ValueError) as error:
         raise app.UsageError(f"--model: {error}") from None
     config = model.config
-    if data.image_shape(_DATASET.value) != config.image_shape:
+    if data.image_shape(_DATASET.value) not in (None, config.image_shape):  # None: a folder.
         raise app.UsageError(
             f"--dataset={_DATASET.value!r} has images of shape "
             f"{data.image_shape(_DATASET.value)} but the model expects "
             f"image_shape={config.image_shape}."
         )
-    images = data.load(
-        _DATASET.value,
-        _SPLIT.value,
-        num_levels=config.num_levels,
-        data_dir=_DATA_DIR.value,
-        as_numpy=True,
-    )
-    condition = _condition(config, len(images))
+    try:
+        images = data.load(
+            _DATASET.value,
+            _SPLIT.value,
+            num_levels=config.num_levels,
+            data_dir=_DATA_DIR.value,
+            as_numpy=True,
+            download=_DOWNLOAD.value,
+            image_shape=config.image_shape,
+        )
+        condition = _condition(config, len(images))
+    except data.NotPreparedError as error:  # Says which flag fetches it.
+        raise app.UsageError(str(error)) from None
     try:
         results = evaluation.evaluate(
             model, images, batch_size=_BATCH_SIZE.value, condition=condition
@@ -119,5 +126,10 @@ def main(argv):
     print(evaluation.markdown_table([(f"{_DATASET.value} {_SPLIT.value}", results)], "data"))
 
 
-if __name__ == "__main__":
+def run():
+    """The console script `pixel-rnn-evaluate` (setup.cfg)."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -3,13 +3,19 @@ r"""Trains a PixelRNN model, reports its NLL, writes samples (the main job).
 With no flags it trains a small Diagonal BiLSTM on scikit-learn's bundled
 8x8 digits (no network needed) in a few minutes on two CPU cores:
 
-  python -m pixel_rnn_tf.train --output_dir=runs/demo
+  python -m pixel_rnn_tf.cli.train --output_dir=runs/demo
 
 The paper's configurations are presets:
 
-  python -m pixel_rnn_tf.train --preset=mnist_row_lstm --dataset=mnist_idx \
+  python -m pixel_rnn_tf.cli.train --preset=mnist_row_lstm --dataset=mnist_idx \
       --data_dir=../shared/data/mnist --train_split='test[:8000]' \
       --test_split='test[8000:]'
+
+Your own images (a folder of PNG or JPEG files, or of class subfolders),
+cropped and resized to the preset's shape:
+
+  python -m pixel_rnn_tf.cli.train --dataset=folder --data_dir=my_images \
+      --train_split='train[:90%]' --test_split='train[90%:]'
 """
 
 import math
@@ -21,6 +27,7 @@ from absl import flags
 import tensorflow as tf
 
 from pixel_rnn_tf import callbacks
+from pixel_rnn_tf import cli
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import files
@@ -36,7 +43,8 @@ _ARCH = flags.DEFINE_enum(
 _NUM_LAYERS = flags.DEFINE_integer("num_layers", None, "Overrides the preset's depth.")
 _HIDDEN_UNITS = flags.DEFINE_integer("hidden_units", None, "Overrides the preset's h.")
 _DATASET = flags.DEFINE_enum("dataset", "digits", data.names(), "Data set.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (mnist_idx, tfds).")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
+_DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
 _TRAIN_SPLIT = flags.DEFINE_string("train_split", "train", "Training split, tfds syntax.")
 _TEST_SPLIT = flags.DEFINE_string("test_split", "test", "Evaluation split, tfds syntax.")
 _EPOCHS = flags.DEFINE_integer("epochs", 30, "Training epochs.", lower_bound=1)
@@ -136,6 +144,7 @@ def main(argv):
             data_dir=_DATA_DIR.value,
             train_split=_TRAIN_SPLIT.value,
             test_split=_TEST_SPLIT.value,
+            download=_DOWNLOAD.value,
             epochs=_EPOCHS.value,
             batch_size=_BATCH_SIZE.value,
             learning_rate=_LEARNING_RATE.value,
@@ -151,9 +160,16 @@ def main(argv):
             export_base=export_base,
         )
     except (files.DirectoryInUseError, callbacks.CheckpointError) as error:
-        sys.exit(f"train: {error}")  # Exit status 1, the message on stderr.
+        sys.exit(f"train: {error}")
+    except data.NotPreparedError as error:  # Says which flag fetches it.
+        raise app.UsageError(str(error)) from None  # Exit status 1, the message on stderr.
     print(training.format_results(results))
 
 
-if __name__ == "__main__":
+def run():
+    """The console script `pixel-rnn-train` (setup.cfg)."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,6 +1,6 @@
 r"""Writes samples and completions of a saved model to PNG files.
 
-  python -m pixel_rnn_tf.sample --model=runs/demo/model.keras \
+  python -m pixel_rnn_tf.cli.sample --model=runs/demo/model.keras \
       --dataset=digits --split=test --num_samples=16 --output_dir=runs/demo/pictures
 
 `samples.png` holds `--num_samples` samples; `completions.png` pairs the
@@ -20,6 +20,7 @@ from absl import flags
 import numpy as np
 
 import pixel_rnn_tf  # noqa: F401 - registers the layers for loading.
+from pixel_rnn_tf import cli
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import serving
@@ -27,7 +28,8 @@ from pixel_rnn_tf import visualize
 
 _MODEL = flags.DEFINE_string("model", None, "A saved .keras model.", required=True)
 _DATASET = flags.DEFINE_enum("dataset", "digits", data.names(), "Images to complete.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (mnist_idx, tfds).")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
+_DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
 _SPLIT = flags.DEFINE_string("split", "test", "Split of the images to complete.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 16, "Samples and completions.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
@@ -80,10 +82,14 @@ def main(argv):
     except (FileNotFoundError, ValueError) as error:
         raise app.UsageError(f"--model: {error}") from None
     config = model.config
-    images = data.load(
-        _DATASET.value, _SPLIT.value, num_levels=config.num_levels, data_dir=_DATA_DIR.value,
-        as_numpy=True,
-    )
+    try:
+        images = data.load(
+            _DATASET.value, _SPLIT.value, num_levels=config.num_levels,
+            data_dir=_DATA_DIR.value, as_numpy=True, download=_DOWNLOAD.value,
+            image_shape=data.image_shape(_DATASET.value) or config.image_shape,
+        )
+    except data.NotPreparedError as error:  # Says which flag fetches it.
+        raise app.UsageError(str(error)) from None
     if len(images) < _NUM_SAMPLES.value:  # Never silently fewer than asked.
         raise app.UsageError(
             f"--split={_SPLIT.value!r} of --dataset={_DATASET.value} holds {len(images)} "
@@ -109,5 +115,10 @@ def main(argv):
         print(path)
 
 
-if __name__ == "__main__":
+def run():
+    """The console script `pixel-rnn-sample` (setup.cfg)."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()
