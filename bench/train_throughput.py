@@ -2,7 +2,7 @@ r"""Training-step throughput of the three architectures, in one run.
 
 For each architecture at 28x28x1 (binary) and 32x32x3 (256 levels), with
 the same depth and width, times training steps with the package's default
-training settings (`training.compile_model`: XLA unless `--nojit_compile`)
+training settings (`training.compile_model`: Keras's "auto", XLA on GPUs and TPUs only; `--jit_compile` / `--no-jit_compile` force it)
 and reports images per second (wall clock, and per CPU-second of the
 process, which moves less with other jobs on the machine), the ratio to
 the first architecture (PixelCNN by default), the analytic FLOPs of a step and the fraction of this machine's

@@ -69,6 +69,13 @@ class AtomicBackupAndRestore(compat.BackupHooks):
     resumed or extended run keeps tracking the true best. Stray `.tmp-*`
     files (of a write killed midway) are ignored.
 
+    With `restore_dir` it restores from another directory than it writes
+    to: under MultiWorkerMirroredStrategy every worker restores the chief's
+    backup, so all resume from one epoch (their own backups can be an epoch
+    apart after a kill; the weights are the same on every worker). Each
+    worker still writes its own, because saving runs collective ops that
+    need every worker.
+
     Args:
       backup_dir: a directory for this run's backups only.
       save_freq: "epoch" or a number of batches.
@@ -77,43 +84,50 @@ class AtomicBackupAndRestore(compat.BackupHooks):
         `set_state(state)`, saved with every backup (keyed by class name)
         and handed back on restore. Put them before this callback in
         `fit`'s list, so an epoch's backup holds their state after it.
+      restore_dir: where `restore` reads; default `backup_dir`.
     """
 
     METADATA = "backup.json"
 
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=False, stateful=()):
+    def __init__(
+        self, backup_dir, save_freq="epoch", delete_checkpoint=False, stateful=(),
+        restore_dir=None,
+    ):
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
+        self.restore_dir = restore_dir or backup_dir
         self._metadata_path = os.path.join(backup_dir, self.METADATA)
         self._last_logs = None
         self.stateful = list(stateful)
         self.restored_epoch = None
 
-    def saved_state(self):
-        """The metadata of the latest backup, or `None` without one."""
-        if not os.path.exists(self._metadata_path):
-            if os.path.isdir(self.backup_dir) and any(
+    def saved_state(self, directory=None):
+        """The metadata of the latest backup in `directory` (default `backup_dir`), or `None`."""
+        directory = directory or self.backup_dir
+        metadata_path = os.path.join(directory, self.METADATA)
+        if not os.path.exists(metadata_path):
+            if os.path.isdir(directory) and any(
                 name.endswith(".weights.h5") and not name.startswith(files.TEMP_PREFIX)
-                for name in os.listdir(self.backup_dir)
+                for name in os.listdir(directory)
             ):
                 raise CheckpointError(
-                    f"The backup directory {self.backup_dir} holds weights but no "
+                    f"The backup directory {directory} holds weights but no "
                     f"{self.METADATA}: it was not written by this callback. Remove it "
                     "to start from scratch."
                 )
             return None
         try:
-            with open(self._metadata_path) as f:
+            with open(metadata_path) as f:
                 state = json.load(f)
             int(state["epoch"]), str(state["weights"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise CheckpointError(
-                f"The backup metadata {self._metadata_path} is unreadable ({error}). "
+                f"The backup metadata {metadata_path} is unreadable ({error}). "
                 "Remove the directory to start from scratch."
             ) from error
         return state
 
     def restore(self, model):
-        """Loads the latest backup that loads into `model`.
+        """Loads the latest backup in `restore_dir` that loads into `model`.
 
         Falls back to the previous backup when the latest fails to load.
 
@@ -125,7 +139,8 @@ class AtomicBackupAndRestore(compat.BackupHooks):
           CheckpointError: there are backups and none loads, or they were
             written by a model of another config.
         """
-        state = self.saved_state()
+        directory = self.restore_dir
+        state = self.saved_state(directory)
         if state is None:
             return None
         saved_config, config = state.get("config"), _model_config(model)
@@ -133,7 +148,7 @@ class AtomicBackupAndRestore(compat.BackupHooks):
             differences = _config_differences(saved_config, config)
             if differences:
                 raise CheckpointError(
-                    f"The backup in {self.backup_dir} is of another model config: "
+                    f"The backup in {directory} is of another model config: "
                     f"{'; '.join(differences)}. Resume with the backup's config, or use "
                     "another output directory (or remove this one) to start from scratch."
                 )
@@ -143,7 +158,7 @@ class AtomicBackupAndRestore(compat.BackupHooks):
         for candidate in (state, state.get("previous")):
             if not candidate:
                 continue
-            path = os.path.join(self.backup_dir, candidate["weights"])
+            path = os.path.join(directory, candidate["weights"])
             try:
                 model.load_weights(path)
             except Exception as error:  # h5py and Keras raise several types.
@@ -158,7 +173,7 @@ class AtomicBackupAndRestore(compat.BackupHooks):
                     callback.set_state(saved[type(callback).__name__])
             return self.restored_epoch
         raise CheckpointError(
-            f"No backup in {self.backup_dir} could be restored: {'; '.join(errors)}"
+            f"No backup in {directory} could be restored: {'; '.join(errors)}"
         )
 
     def on_train_begin(self, logs=None):

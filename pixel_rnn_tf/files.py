@@ -17,6 +17,9 @@ of BUILD.md ("What is guaranteed") hold in one place:
   killed processes can be deleted while other processes work beside them.
 * `ensure_writable_directory`: a bad output path fails before any work.
 
+A test-only fault hook (`KILL_AT_VARIABLE`) lets the fault-injection tests
+(tests/test_faults.py) kill a run with SIGKILL at an exact write.
+
 Only the standard library is imported: a subprocess can load this module
 without TensorFlow.
 """
@@ -27,11 +30,21 @@ import errno
 import fcntl
 import os
 import shutil
+import signal
 import tempfile
 
 TEMP_PREFIX = ".tmp-"  # Every temporary name starts with it; no result does.
 LOCK_NAME = ".lock"
 _LOCK_SUFFIX = ".lock"  # Of the lock file beside a temporary directory.
+
+# Test-only: `PIXEL_RNN_TF_KILL_AT=<kind>:<n>:<before|after>` makes the
+# process kill itself with SIGKILL (as `kill -9` would) right before or
+# right after the rename that completes its n-th write of `kind` (one of
+# `WRITE_KINDS`), so a test kills a run at an exact point instead of racing
+# it with a timer. Never set it outside tests.
+KILL_AT_VARIABLE = "PIXEL_RNN_TF_KILL_AT"
+WRITE_KINDS = ("backup", "model", "samples", "results", "export")
+_writes_by_kind = {}  # The hook's count of this process's writes; nothing else reads it.
 
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
@@ -60,6 +73,37 @@ def _file_mode(path):
     return 0o666 & ~umask()
 
 
+def write_kind(path):
+    """The kind of a run's file, for the fault hook: one of `WRITE_KINDS`."""
+    name = os.path.basename(path)
+    if os.path.basename(os.path.dirname(os.path.abspath(path))) == "backup":
+        return "backup"  # The weights and backup.json of `AtomicBackupAndRestore`.
+    if name.endswith(".keras"):
+        return "model"
+    if name.endswith(".png"):
+        return "samples"
+    return "results"
+
+
+def _fault_point(kind, when):
+    """The test-only fault hook (`KILL_AT_VARIABLE`); does nothing unless set.
+
+    Args:
+      kind: one of `WRITE_KINDS`.
+      when: "before" (the rename) counts the write, "after" only checks.
+    """
+    setting = os.environ.get(KILL_AT_VARIABLE)
+    if not setting:
+        return
+    if when == "before":
+        _writes_by_kind[kind] = _writes_by_kind.get(kind, 0) + 1
+    target_kind, target_count, target_when = setting.split(":")
+    if (kind, _writes_by_kind.get(kind, 0), when) == (
+        target_kind, int(target_count), target_when
+    ):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def atomic_write(path, write):
     """Calls `write(temporary_path)`, then renames the result onto `path`.
 
@@ -77,10 +121,13 @@ def atomic_write(path, write):
     suffix = "." + os.path.basename(path).split(".", 1)[-1]  # Keras checks extensions.
     handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=directory)
     os.close(handle)
+    kind = write_kind(path)
     try:
         write(temporary)
         os.chmod(temporary, _file_mode(path))
+        _fault_point(kind, "before")
         os.replace(temporary, path)
+        _fault_point(kind, "after")
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
@@ -103,9 +150,18 @@ def _renameat2(source, target, flags):
 def rename_no_replace(source, target):
     """Renames `source` onto `target`, which must not exist.
 
+    Its users are exports (a version directory); the fault hook counts
+    each call as a write of kind "export".
+
     Raises:
       FileExistsError: `target` exists (it is left untouched).
     """
+    _fault_point("export", "before")
+    _rename_no_replace(source, target)
+    _fault_point("export", "after")
+
+
+def _rename_no_replace(source, target):
     try:
         if _renameat2(source, target, _RENAME_NOREPLACE):
             return

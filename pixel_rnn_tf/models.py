@@ -48,9 +48,63 @@ def _with_targets(data):
 class _ConfiguredModel(keras.Model):
     """What every model of the package shares: built from a config, saved as it.
 
+    Under `jit_compile` XLA compiles away the range checks of the model's
+    `call` (an out-of-range pixel would give a NaN loss), so `fit` and
+    `evaluate` then check the images of their data before the compiled step:
+    arrays at once (`ValueError`), `tf.data.Dataset`s in the pipeline
+    (`InvalidArgumentError` at the bad batch). Other data (generators,
+    `keras.utils.PyDataset`) is used as it comes.
+
     A density model's target is its input: `fit(images)`, and `evaluate`,
     with no targets train and test on the images themselves.
     """
+
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        if self.jit_compile:
+            x, y, validation_data = map(self._range_checked, (x, y, validation_data))
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        if self.jit_compile:
+            x, y = map(self._range_checked, (x, y))
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def _range_checked(self, data):
+        """`data` (`fit`'s `x`, `y` or `validation_data`) with its images range-checked.
+
+        Images are the integer arrays or tensors shaped `[..., H, W, C]` of
+        the config, alone, in nested tuples, or in a `tf.data.Dataset`'s
+        elements; labels and weights are left to the model.
+        """
+        config = self.config
+
+        def is_images(value):
+            dtype = getattr(value, "dtype", None)
+            shape = getattr(value, "shape", None)
+            return (
+                dtype is not None and shape is not None and tf.as_dtype(dtype).is_integer
+                and len(shape) >= 3 and tuple(shape[-3:]) == tuple(config.image_shape)
+            )
+
+        def eager(value):
+            if isinstance(value, (np.ndarray, tf.Tensor)) and is_images(value):
+                validation.check_range(value, config.num_levels, "images")  # Raises at once.
+            return value
+
+        def in_graph(value):
+            if is_images(value):
+                return validation.check_range(value, config.num_levels, "images")
+            return value
+
+        if isinstance(data, tf.data.Dataset):
+            return data.map(
+                lambda *element: tf.nest.map_structure(
+                    in_graph, element[0] if len(element) == 1 else element
+                )
+            )
+        if isinstance(data, (tuple, list, np.ndarray, tf.Tensor)):
+            tf.nest.map_structure(eager, data)
+        return data
 
     def train_step(self, data):
         return _logs_for_reduction(super().train_step(_with_targets(data)))
@@ -68,7 +122,7 @@ class _ConfiguredModel(keras.Model):
     def _falling_back_from_xla(self, function, attribute):
         """`function`, which reruns without XLA where XLA cannot compile the step.
 
-        Training compiles with XLA by default (`training.compile_model`);
+        Training compiles with XLA on accelerators (`training.compile_model`);
         Keras already falls back where a layer says it cannot be compiled,
         this where the compiler itself refuses (an op without an XLA kernel,
         a shape that is not a compile-time constant). The failure comes
@@ -130,6 +184,27 @@ class _ConfiguredModel(keras.Model):
             "config": self.config.to_dict(),
         }
 
+    def _logits_or_empty(self, images, logits):
+        """`logits()`, or an empty float32 `[0, H, W, C, num_levels]` for an empty batch.
+
+        TensorFlow's CPU convolutions return an empty batch with the wrong
+        number of channels, so the network itself fails on one; an empty
+        batch gets the empty result instead, here once for every model.
+
+        Args:
+          images: the checked int32 images `[batch, H, W, C]`.
+          logits: a function computing the logits of `images`.
+        """
+        config = self.config
+
+        def empty():
+            return tf.zeros((0,) + config.image_shape + (config.num_levels,), tf.float32)
+
+        batch = images.shape[0]
+        if batch is not None:
+            return empty() if batch == 0 else logits()
+        return tf.cond(tf.shape(images)[0] > 0, logits, empty)
+
     @classmethod
     def from_config(cls, config):
         return cls(**config)
@@ -159,6 +234,8 @@ class PixelModel(_ConfiguredModel):
       float32 logits `[batch, height, width, channels, num_levels]`;
       `logits[b, i, j, c]` depends only on pixels before `(i, j)` in raster
       order, on channels before `c` at `(i, j)`, and on the condition.
+      An empty batch gives empty logits `[0, height, width, channels,
+      num_levels]`.
 
     The cached sampler runs it one pixel at a time (`layers.stepping`):
     `initial_state`, `step`, `end_pixel` and `end_row` run the same wiring
@@ -246,7 +323,9 @@ class PixelModel(_ConfiguredModel):
 
     def call(self, inputs):
         images, condition = self.split_inputs(inputs)
-        return self.logits_from_scaled(self.scale(images), condition)
+        return self._logits_or_empty(
+            images, lambda: self.logits_from_scaled(self.scale(images), condition)
+        )
 
     def logits_from_scaled(self, scaled, condition=None):
         """Logits from scaled images `[batch, H, W, C]` in `[-1, 1]`.
@@ -438,7 +517,7 @@ class MultiScalePixelModel(_ConfiguredModel):
 
     def call(self, inputs):
         images, _ = self.split_inputs(inputs)
-        return self.logits_from_scaled(self.scale(images))
+        return self._logits_or_empty(images, lambda: self.logits_from_scaled(self.scale(images)))
 
     def subsample(self, images):
         """The small image `images[:, ::f, ::f]` of `[batch, H, W, ...]`."""

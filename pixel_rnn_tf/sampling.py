@@ -363,7 +363,7 @@ def complete(
       seed, temperature, method, condition, jit_compile: as in `sample`.
 
     Returns:
-      int32 images `[batch, H, W, C]`.
+      int32 images `[batch, H, W, C]` (`[0, H, W, C]` for an empty batch).
     """
     _check_method(method)
     config = model.config
@@ -379,4 +379,13 @@ def complete(
     known = tf.broadcast_to(known, tf.shape(images))
     temperature = check_temperature(temperature)
     condition = _check_condition(model, condition, tf.shape(images)[0])
-    return _run(model, images, known, seed, temperature, condition, method, jit_compile)
+
+    def run():
+        return _run(model, images, known, seed, temperature, condition, method, jit_compile)
+
+    # An empty batch has nothing to fill: it is returned as it is (TF's CPU
+    # kernels mishandle empty batches, so the sampler is not run on one).
+    batch = images.shape[0]
+    if batch is not None:
+        return images if batch == 0 else run()
+    return tf.cond(tf.shape(images)[0] > 0, run, lambda: images)

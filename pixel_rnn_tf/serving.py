@@ -35,6 +35,9 @@ positive and finite, `len(condition)` and `len(known)` equal to the batch. A
 failed check is an `InvalidArgumentError` (gRPC INVALID_ARGUMENT, HTTP 400)
 whose message names the input, never a crash or a silently wrong answer.
 
+An empty batch gets an empty answer (`log_prob` `[0]`, `complete`
+`[0, H, W, C]`), as from the library.
+
 Under XLA (`jit_compile=True`, TPUs) `Assert` ops are compiled away (a bad
 pixel gives NaN): validate requests before they reach a compiled signature.
 

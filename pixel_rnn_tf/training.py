@@ -40,21 +40,22 @@ from pixel_rnn_tf.models import build_model
 DEFAULT_LEARNING_RATE = 1e-3  # RMSProp, as in the paper (§5).
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 EVAL_BATCH_SIZE = 64
-# XLA by default: it fuses the recurrent layers' per-step elementwise work
-# (the Diagonal BiLSTM trains 1.17x faster per CPU-second), at a compile of
-# seconds to minutes per model; on a CPU it slows the convolution-bound
-# PixelCNN (BENCHMARKS.md, "Training throughput"). `--nojit_compile` and
-# `jit_compile=False` turn it off.
-JIT_COMPILE = True
+# Keras's "auto": XLA where the machine has a GPU or TPU, the plain graph on
+# CPU-only machines. Measured on a 2-core CPU (BENCHMARKS.md, "Training
+# throughput"), XLA halves the wall-clock images/s of PixelCNN and the Row
+# LSTM and gains 1.08x on the Diagonal BiLSTM, with a compile of seconds to
+# minutes per model; `jit_compile=True` (`--jit_compile`) asks for it anyway.
+JIT_COMPILE = "auto"
 
 
 def _check_jit_compile(jit_compile):
-    """Resolves `jit_compile=None` to `JIT_COMPILE`."""
+    """Resolves `jit_compile=None` to `JIT_COMPILE`; Keras resolves "auto"."""
     if jit_compile is None:
         return JIT_COMPILE
-    if not isinstance(jit_compile, bool):
+    if not isinstance(jit_compile, bool) and jit_compile != "auto":
         raise ValueError(
-            f"Expected `jit_compile` to be None or a bool. Received: jit_compile={jit_compile!r}"
+            'Expected `jit_compile` to be None, "auto" or a bool. '
+            f"Received: jit_compile={jit_compile!r}"
         )
     return jit_compile
 
@@ -65,10 +66,11 @@ def compile_model(model, learning_rate=DEFAULT_LEARNING_RATE, clipnorm=None, jit
     Args:
       model: a model of `build_model`.
       learning_rate, clipnorm: RMSProp's (§5).
-      jit_compile: XLA-compile the train and test steps; None: `JIT_COMPILE`
-        (yes). Where XLA cannot compile a step, Keras (a layer that says so,
-        op determinism) or the model (the compiler refuses) warns and runs
-        it without XLA.
+      jit_compile: XLA-compile the train and test steps: a bool, or "auto"
+        (XLA on GPUs and TPUs only); None: `JIT_COMPILE` ("auto"). Where
+        XLA cannot compile a step, Keras (a layer that says so, op
+        determinism) or the model (the compiler refuses) warns and runs it
+        without XLA.
     """
     model.compile(
         optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate, clipnorm=clipnorm),
@@ -256,12 +258,16 @@ def train(
     if clipnorm is not None:
         _check_positive_finite("clipnorm", clipnorm)
     strategy = strategy or tf.distribute.get_strategy()
-    if not _is_chief(strategy):
-        # Workers other than the chief write where they cannot clobber it:
-        # their model files and their export (no served version of theirs).
+    chief = _is_chief(strategy)
+    # Every worker restores the chief's backup, so all resume at one epoch.
+    restore_dir = os.path.join(output_dir, "backup")
+    if not chief:
+        # Saving a model runs collective ops, so every worker saves its
+        # model files and backups, but another worker than the chief saves
+        # them where they cannot clobber the chief's; it writes no samples
+        # and no export (only the chief's can be served).
         output_dir = os.path.join(output_dir, "workers", str(strategy.cluster_resolver.task_id))
-        if export_base:
-            export_base = os.path.join(output_dir, "export")
+        export_base = None
     files_lib.ensure_writable_directory(output_dir, "output_dir")
     if export_base:
         files_lib.ensure_writable_directory(export_base, "export_base")
@@ -277,14 +283,14 @@ def train(
             steps_per_epoch=steps_per_epoch, seed=seed, strategy=strategy,
             precision=precision, jit_compile=jit_compile, backup_every=backup_every,
             sample_every_n_epochs=sample_every_n_epochs, num_samples=num_samples,
-            export_base=export_base, verbose=verbose,
+            export_base=export_base, verbose=verbose, chief=chief, restore_dir=restore_dir,
         )
 
 
 def _train_locked(
     config, dataset, *, output_dir, data_dir, train_split, test_split, download, epochs,
     batch_size, learning_rate, clipnorm, steps_per_epoch, seed, strategy, precision, jit_compile,
-    backup_every, sample_every_n_epochs, num_samples, export_base, verbose,
+    backup_every, sample_every_n_epochs, num_samples, export_base, verbose, chief, restore_dir,
 ):
     """`train`'s work, once `output_dir` is locked."""
     load = dict(
@@ -322,7 +328,8 @@ def _train_locked(
 
     files = callbacks_lib.ModelFiles(output_dir)
     backup = callbacks_lib.AtomicBackupAndRestore(
-        os.path.join(output_dir, "backup"), save_freq=backup_every, stateful=[files]
+        os.path.join(output_dir, "backup"), save_freq=backup_every, stateful=[files],
+        restore_dir=restore_dir,
     )
     with strategy.scope():
         start_epoch = backup.restore(model) or 0  # Before the data: it starts there.
@@ -333,7 +340,7 @@ def _train_locked(
         backup,
         keras.callbacks.TensorBoard(log_dir, write_graph=False),
     ]
-    if sample_every_n_epochs:
+    if sample_every_n_epochs and chief:
         callbacks.append(
             callbacks_lib.SampleImages(log_dir, every_n_epochs=sample_every_n_epochs, seed=seed)
         )
@@ -372,9 +379,9 @@ def _train_locked(
         "epochs": epochs,
         "resumed_from_epoch": start_epoch,
         "train_seconds": round(seconds, 1),
-        "model_path": save_model_atomically(model, os.path.join(output_dir, "model.keras")),
     }
-    if num_samples:
+    results["model_path"] = save_model_atomically(model, os.path.join(output_dir, "model.keras"))
+    if num_samples and chief:
         results.update(
             visualize.write_samples_and_completions(
                 model, test_images[:num_samples], output_dir, seed

@@ -1,6 +1,5 @@
 """Contracts of every architecture: causality, normalization, serialization, errors."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf

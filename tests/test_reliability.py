@@ -18,6 +18,7 @@ import zipfile
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import callbacks
@@ -415,3 +416,29 @@ def test_evaluate_main_says_what_is_wrong_with_the_model_file(tmp_path):
     assert result.returncode != 0
     assert "it is empty (0 bytes)" in result.stderr
     assert "File not found" not in result.stderr
+
+
+# --- XLA and empty batches ----------------------------------------------------------
+
+
+def test_out_of_range_pixels_are_refused_under_xla():
+    """XLA compiles the model's asserts away: `fit` and `evaluate` check the data before."""
+    keras.utils.set_random_seed(0)
+    config = tiny_config("pixel_cnn", (2, 2, 1), num_levels=2, hidden_units=2)
+    model = training.compile_model(prt.build_model(config), jit_compile=True)
+    images = random_images((4, 2, 2, 1), 2)
+    bad = images.copy()
+    bad[-1, -1, -1, -1] = 2
+    message = r"Expected `images` values in \[0, 2\)"
+    with pytest.raises(ValueError, match=message):
+        model.fit(bad, images, batch_size=2, verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.fit(images, images, batch_size=2, validation_data=(images, bad), verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.evaluate(images, bad, batch_size=2, verbose=0)
+    dataset = tf.data.Dataset.from_tensor_slices((bad, bad)).batch(2)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`images` values must be < 2"):
+        model.fit(dataset, verbose=0)
+    # Good data still trains under XLA.
+    history = model.fit(images, images, batch_size=2, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

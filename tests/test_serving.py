@@ -137,6 +137,15 @@ class Export:
                  "temperature": np.float32(1.0)},
                 self.condition,
             ),
+            # Empty batches: an empty answer, as from the library.
+            "log_prob_empty": self.with_condition(
+                {"images": self.images[:0]}, _conditions(self.config, 0)
+            ),
+            "complete_empty": self.with_condition(
+                {"images": self.images[:0], "known": self.known[:0], "seed": SEED,
+                 "temperature": np.float32(1.0)},
+                _conditions(self.config, 0),
+            ),
         }
 
 
@@ -207,7 +216,7 @@ def isolated(exports, tmp_path_factory):
             "path": export.path,
             "requests": str(work / f"{name}.npz"),
             "out": str(out),
-            "signatures": {r: r.replace("_again", "").replace("_other_seed", "") for r in requests},
+            "signatures": {r: re.sub("_again|_other_seed|_empty", "", r) for r in requests},
         }
     (work / "manifest.json").write_text(json.dumps(manifest))
     (work / "runner.py").write_text(_ISOLATED_RUNNER)
@@ -276,6 +285,28 @@ def test_complete_keeps_known_pixels(name, exports, isolated):
         condition=export.condition,
     )
     np.testing.assert_array_equal(completed, expected.numpy())
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_empty_batches_give_empty_results(name, exports, isolated):
+    """The library and the served signatures answer an empty batch alike (issue 13)."""
+    export, (_, output) = exports[name], isolated
+    h, w, c = export.config.image_shape
+    empty = export.images[:0]
+    condition = _conditions(export.config, 0)
+    inputs = empty if condition is None else (empty, condition)
+    assert export.model(inputs).shape == (0, h, w, c, export.config.num_levels)
+    distribution = prt.PixelRNN(export.model, conditional_input=condition)
+    assert distribution.log_prob(empty).shape == (0,)
+    completed = sampling.complete(
+        export.model, empty, export.known[:0], seed=tf.constant(SEED), condition=condition
+    )
+    assert completed.shape == (0, h, w, c)
+    for key in ("log_prob", "bits_per_dim"):
+        served = output(name, "log_prob_empty", key)
+        assert served.shape == (0,) and served.dtype == np.float32
+    served = output(name, "complete_empty", "images")
+    assert served.shape == (0, h, w, c) and served.dtype == np.uint8
 
 
 # --- saved_model_cli -----------------------------------------------------------

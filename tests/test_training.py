@@ -1,13 +1,13 @@
-"""Training: fit, strategies, mixed precision, XLA, backups that survive a kill, NaN stops."""
+"""Training: fit, strategies, mixed precision, XLA, backups, NaN stops.
+
+Kills and two real worker processes: tests/test_faults.py.
+"""
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 
 import keras
 import numpy as np
@@ -116,49 +116,6 @@ def test_train_and_resume_under_mirrored_strategy(tmp_path):
     assert all(np.isfinite(float(r[2])) for r in resumed)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_multi_worker_mirrored_two_processes(tmp_path):
-    ports = [_free_port(), _free_port()]
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    code = textwrap.dedent(
-        f"""
-        import sys
-        from absl import app
-        from pixel_rnn_tf.cli import train
-        sys.argv = ["train", "--strategy=multi_worker", "--preset=digits_pixel_cnn",
-                    "--epochs=1", "--steps_per_epoch=3", "--batch_size=8", "--num_samples=0",
-                    "--nojit_compile", "--output_dir={tmp_path / 'run'}"]
-        app.run(train.main)
-        """
-    )
-    processes = []
-    for index in range(2):
-        env = _env()
-        env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        processes.append(
-            subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        )
-    try:
-        outputs = [process.communicate(timeout=240)[0] for process in processes]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-    for process, output in zip(processes, outputs):
-        assert process.returncode == 0, output[-3000:]
-    assert os.path.exists(tmp_path / "run" / "model.keras")  # The chief's.
-    assert os.path.exists(tmp_path / "run" / "workers" / "1" / "model.keras")
-    # Only the chief's export is a served version; the other worker's is its own.
-    assert os.listdir(tmp_path / "run" / "export") == ["1"]
-    assert os.listdir(tmp_path / "run" / "workers" / "1" / "export") == ["1"]
-
-
 def test_mixed_bfloat16_and_jit_compile_train(tmp_path):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16")
@@ -183,43 +140,6 @@ def test_train_library_with_precision_and_jit(tmp_path):
     assert keras.config.dtype_policy().name == "float32"  # Restored.
     with pytest.raises(ValueError, match="precision='float64'"):
         training.train("digits_row_lstm", output_dir=str(tmp_path), precision="float64")
-
-
-def _train_command(output_dir, epochs=4):
-    return [
-        sys.executable, "-m", "pixel_rnn_tf.cli.train", "--preset=digits_pixel_cnn",
-        f"--epochs={epochs}", "--steps_per_epoch=15", "--num_samples=0", "--deterministic",
-        f"--output_dir={output_dir}",
-    ]
-
-
-def _weights(path):
-    return keras.saving.load_model(path).get_weights()
-
-
-def test_kill_and_resume_equals_uninterrupted(tmp_path):
-    env = _env()
-    reference = tmp_path / "reference"
-    subprocess.run(_train_command(reference), env=env, cwd=REPO, check=True, timeout=300,
-                   capture_output=True)
-    interrupted = tmp_path / "interrupted"
-    process = subprocess.Popen(_train_command(interrupted), env=env, cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    metadata = interrupted / "backup" / "backup.json"
-    deadline = time.time() + 240
-    while not metadata.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-    assert metadata.exists(), "no backup was written before the kill"
-    assert not (interrupted / "model.keras").exists()
-    result = subprocess.run(_train_command(interrupted), env=env, cwd=REPO, timeout=300,
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = json.loads((interrupted / "results.json").read_text())
-    assert results["resumed_from_epoch"] >= 1
-    for a, b in zip(_weights(reference / "model.keras"), _weights(interrupted / "model.keras")):
-        np.testing.assert_array_equal(a, b)
 
 
 def _fit_with_backup(model, directory, epochs, **kwargs):
@@ -311,15 +231,19 @@ def test_tensorboard_scalars_and_sample_images(tmp_path):
     assert {"epoch_loss", "epoch_bits_per_dim", "epoch_learning_rate", "samples"} <= tags
 
 
-def test_xla_is_the_default_and_falls_back_where_it_cannot_compile(monkeypatch):
-    monkeypatch.setattr(training, "JIT_COMPILE", True)  # The library's default.
+def test_xla_where_an_accelerator_is_and_falls_back_where_it_cannot_compile(monkeypatch):
+    monkeypatch.setattr(training, "JIT_COMPILE", "auto")  # The library's default.
     model = training.compile_model(prt.build_model(tiny_config("row_lstm", (2, 3, 1))))
-    assert model.jit_compile
+    accelerator = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
+    assert model.jit_compile == bool(accelerator)  # Keras's "auto": no XLA on a CPU.
+    assert training.compile_model(model, jit_compile=True).jit_compile
     assert not training.compile_model(model, jit_compile=False).jit_compile
     with pytest.raises(ValueError, match="jit_compile='yes'"):
         training.compile_model(model, jit_compile="yes")
 
-    model = training.compile_model(prt.build_model(tiny_config("row_lstm", (2, 3, 1))))
+    model = training.compile_model(
+        prt.build_model(tiny_config("row_lstm", (2, 3, 1))), jit_compile=True
+    )
     refused = tf.errors.InvalidArgumentError(
         None, None, "Detected unsupported operations when trying to compile graph on XLA_CPU_JIT"
     )

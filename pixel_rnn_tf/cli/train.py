@@ -69,8 +69,9 @@ _STRATEGY = flags.DEFINE_enum(
 _TPU = flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
 _PRECISION = flags.DEFINE_enum("precision", "float32", list(training.PRECISIONS), "Compute dtype.")
 _JIT_COMPILE = flags.DEFINE_bool(
-    "jit_compile", training.JIT_COMPILE,
-    "XLA-compile the training step (--nojit_compile: the plain graph).",
+    "jit_compile", None,
+    "XLA-compile the training step (--nojit_compile: the plain graph). Unset: XLA "
+    "where a GPU or TPU is present (training.JIT_COMPILE).",
 )
 _DETERMINISTIC = flags.DEFINE_bool(
     "deterministic", False, "Enable TensorFlow op determinism (bit-exact reruns and resumes)."
