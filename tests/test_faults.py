@@ -54,7 +54,7 @@ CASES = {
 # A kill before the export's rename: test_serving.test_killed_export_leaves_no_version.
 
 # Trains into each output directory read from stdin (one a line), as
-# `python -m pixel_rnn_tf.train --deterministic` would.
+# `python -m pixel_rnn_tf.cli.train --deterministic` would.
 _DRIVER = """
 import json, sys
 import tensorflow as tf
