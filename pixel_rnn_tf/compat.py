@@ -91,3 +91,12 @@ def track_layers(owner, name, layers):
     for index, layer in enumerate(layers):
         setattr(owner, f"_{name}_{index}", layer)
     return layers
+
+
+def sublayers(layer):
+    """`layer` and every layer inside it, at any depth.
+
+    Keras 3 lists only a model's direct layers publicly (`Model.layers`);
+    its recursive walk is private.
+    """
+    return list(layer._flatten_layers(include_self=True, recursive=True))

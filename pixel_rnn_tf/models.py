@@ -126,8 +126,8 @@ class _ConfiguredModel(keras.Model):
         Keras already falls back where a layer says it cannot be compiled,
         this where the compiler itself refuses (an op without an XLA kernel,
         a shape that is not a compile-time constant). The failure comes
-        before the step updates anything, but the batch it was given is
-        skipped.
+        before the step updates anything; the rerun gets the same arguments
+        (a data iterator may have advanced past one batch).
         """
         if not self.jit_compile or getattr(function, "_xla_fallback", False):
             return function
@@ -422,7 +422,7 @@ class PixelModel(_ConfiguredModel):
         Only where some layer needs whole rows (it has `start_row`); the
         wiring then runs on rows `[batch, width, ...]` with row `i`'s biases.
         """
-        if not any(hasattr(layer, "start_row") for layer in self._flatten_layers()):
+        if not any(hasattr(layer, "start_row") for layer in compat.sublayers(self)):
             return caches
         height, width = self.config.image_shape[:2]
         row = tf.zeros([tf.shape(pixel)[0], width, pixel.shape[-1]], pixel.dtype)  # [B, W, C]

@@ -119,6 +119,20 @@ def test_track_layers_reach_tf_checkpoints_and_keep_the_keras_layout(tmp_path):
     )
 
 
+def test_sublayers_walks_nested_layers():
+    inner = keras.layers.Dense(1, name="inner")
+
+    class Outer(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.parts = [keras.layers.Dense(2, name="part"), inner]
+
+    names = [layer.name for layer in compat.sublayers(Outer(name="outer"))]
+    assert {"outer", "part", "inner"} <= set(names) and names.count("inner") == 1, (
+        _changed("keras.Layer._flatten_layers")
+    )
+
+
 def test_keras_variables_wrap_tf_variables():
     # `distribution.PixelRNN.trainable_variables` hands tfp these (public API, Keras on TF).
     variable = keras.Variable(np.ones(2, np.float32))
