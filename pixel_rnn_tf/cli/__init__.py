@@ -142,3 +142,19 @@ def quiet_tensorflow_import(argv=None):
     from absl import logging as absl_logging
 
     app.call_after_init(lambda: absl_logging.set_verbosity(absl_logging.WARNING))
+
+
+def load_model_flag(path):
+    """The model of the `--model` flag; a bad path or file is a usage error.
+
+    `serving.load_keras_model` says what is wrong (nothing there, empty,
+    truncated, corrupt); absl prints it after the command's usage.
+    """
+    from absl import app  # Here, not at the top: this module runs before TensorFlow.
+
+    from pixel_rnn_tf import serving
+
+    try:
+        return serving.load_keras_model(path)
+    except (FileNotFoundError, ValueError) as error:
+        raise app.UsageError(f"--model: {error}") from None

@@ -28,7 +28,6 @@ from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import evaluation
 from pixel_rnn_tf import models  # noqa: F401  (registers PixelModel for loading)
-from pixel_rnn_tf import serving
 
 _MODEL = flags.DEFINE_string("model", None, "Path of a saved model (.keras).", required=True)
 _DATASET = flags.DEFINE_string("dataset", "digits", f"Data set, one of {data.names()}.")
@@ -85,12 +84,7 @@ def main(argv):
         raise app.UsageError(
             f"Unknown --dataset={_DATASET.value!r}. Expected one of {data.names()}."
         )
-    if not os.path.exists(_MODEL.value):
-        raise app.UsageError(f"No model file at --model={_MODEL.value!r}.")
-    try:
-        model = serving.load_keras_model(_MODEL.value)  # Says what is wrong with a bad file.
-    except (FileNotFoundError, ValueError) as error:
-        raise app.UsageError(f"--model: {error}") from None
+    model = cli.load_model_flag(_MODEL.value)
     config = model.config
     if data.image_shape(_DATASET.value) not in (None, config.image_shape):  # None: a folder.
         raise app.UsageError(

@@ -23,7 +23,6 @@ import pixel_rnn_tf  # noqa: F401 - registers the layers for loading.
 from pixel_rnn_tf import cli
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
-from pixel_rnn_tf import serving
 from pixel_rnn_tf import visualize
 
 _MODEL = flags.DEFINE_string("model", None, "A saved .keras model.", required=True)
@@ -77,10 +76,7 @@ def _condition(config, count):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    try:
-        model = serving.load_keras_model(_MODEL.value)  # Says what is wrong with a bad file.
-    except (FileNotFoundError, ValueError) as error:
-        raise app.UsageError(f"--model: {error}") from None
+    model = cli.load_model_flag(_MODEL.value)
     config = model.config
     try:
         images = data.load(
