@@ -50,39 +50,33 @@ class RowLSTM(SpatialLSTM):
         self.state_width = kernel_width
 
     def state_to_state(self, hidden, padding="SAME", kernel=None):
-        # hidden: [batch, width, units] -> [batch, width', 4 * units]
-        kernel = tf.cast(self.state_kernel if kernel is None else kernel, hidden.dtype)
-        if padding == "VALID" and hidden.shape[-2] == self.kernel_width:
-            # The convolution at its one position (the sampler's step): one matmul.
-            flat = tf.reshape(hidden, [-1, self.kernel_width * self.units])
-            return tf.matmul(flat, tf.reshape(kernel, [flat.shape[-1], -1]))[:, None]
-        if padding == "SAME":
-            return self._row_state_to_state(hidden, kernel)
-        return tf.nn.conv1d(hidden, kernel, stride=1, padding=padding)
-
-    def _row_state_to_state(self, hidden, kernel):
-        """The "SAME" state-to-state convolution of whole rows as one matmul.
+        """The width-`k` 1-D state-to-state convolution as one matmul.
 
         A conv1d per recurrent step costs more in dispatch and, under XLA,
-        in its gradient than the `[batch * width, k * h] x [k * h, 4h]`
+        in its gradient than the `[batch * width', k * h] x [k * h, 4h]`
         matmul of the row's `k` shifted copies (the sequential part of the
         Row LSTM is these small products, §3.1).
 
         Args:
-          hidden: `[batch, width, units]`.
-          kernel: `[k, units, 4 * units]`.
+          hidden: `[batch, width, units]`: whole rows ("SAME", in `call`),
+            or the `k` columns above a pixel ("VALID", its step).
+          padding: "SAME" or "VALID".
+          kernel: `state_kernel` as read once for many steps; default: the layer's.
 
         Returns:
-          `[batch, width, 4 * units]`.
+          `[batch, width', 4 * units]`.
         """
-        width, side = hidden.shape[1], self.kernel_width // 2
-        padded = tf.pad(hidden, [[0, 0], [side, side], [0, 0]])  # [B, W + 2 side, h]
-        windows = tf.concat(
-            [padded[:, d : d + width] for d in range(self.kernel_width)], axis=-1
-        )  # [B, W, k h]: column j holds columns j - side .. j + side.
-        flat = tf.reshape(windows, [-1, self.kernel_width * self.units])  # [B W, k h]
+        kernel = tf.cast(self.state_kernel if kernel is None else kernel, hidden.dtype)
+        if padding == "SAME":
+            side = self.kernel_width // 2
+            hidden = tf.pad(hidden, [[0, 0], [side, side], [0, 0]])  # [B, W + 2 side, h]
+        width = hidden.shape[1] - self.kernel_width + 1
+        windows = hidden if width == 1 else tf.concat(
+            [hidden[:, d : d + width] for d in range(self.kernel_width)], axis=-1
+        )  # [B, W', k h]: column j holds input columns j .. j + k - 1.
+        flat = tf.reshape(windows, [-1, self.kernel_width * self.units])  # [B W', k h]
         gates = tf.matmul(flat, tf.reshape(kernel, [self.kernel_width * self.units, -1]))
-        return tf.reshape(gates, [-1, width, kernel.shape[-1]])  # [B, W, 4h]
+        return tf.reshape(gates, [-1, width, kernel.shape[-1]])  # [B, W', 4h]
 
     def call(self, inputs):
         gates = self.input_to_state(inputs)  # [B, H, W, 4h]
