@@ -8,7 +8,10 @@ undoes the shift. `shift_down` offsets the right-to-left direction by one
 row before it is added to the left-to-right one, so that no pixel sees the
 pixels to its right in its own row.
 
-All functions take `[batch, height, width, channels]` tensors of any dtype,
+`slice_along` is the package's one way to slice a tensor that gradients
+flow through (see its docstring).
+
+The other functions take `[batch, height, width, channels]` tensors of any dtype,
 use a constant number of ops whatever the image size (no Python loop over
 rows, so graphs stay small and XLA-compilable), and accept a dynamic batch
 size.
@@ -53,6 +56,34 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def slice_along(x, axis, begin, size):
+    """`x[..., begin : begin + size, ...]` along `axis`, as a `tf.slice`.
+
+    Code that gradients flow through slices with this, not with Python's
+    strided slicing: the gradient of `tf.strided_slice` is a scatter into
+    zeros that, on CPU, costs more than the slice's consumer (a Diagonal
+    BiLSTM column's matmul, a Gated PixelCNN layer's convolution), where the
+    gradient of `tf.slice` is a pad. In the recurrences' loops that made a
+    training step up to 1.7x slower (BENCHMARKS.md, "Training throughput").
+
+    Args:
+      x: a tensor of static rank.
+      axis: int, may be negative.
+      begin: int or int32 scalar tensor.
+      size: int or int32 scalar tensor; -1 for the rest of the axis.
+
+    Returns:
+      `x` with `size` elements along `axis`, from `begin`.
+    """
+    rank = x.shape.rank
+    axis %= rank
+    return tf.slice(
+        x,
+        [0] * axis + [begin] + [0] * (rank - axis - 1),
+        [-1] * axis + [size] + [-1] * (rank - axis - 1),
+    )
+
+
 def skew(x):
     """Shifts row `r` right by `r` positions, so that diagonals become columns.
 
@@ -82,7 +113,7 @@ def skew(x):
     x = tf.pad(x, [[0, 0], [0, 0], [0, height], [0, 0]])  # [B, H, W + H, C]
     x = tf.reshape(x, [batch, height * (width + height), channels])  # [B, H * (W + H), C]
     # The last `height` elements are zeros that no row of the result reads.
-    x = x[:, : height * skewed_width]  # [B, H * (W + H - 1), C]
+    x = slice_along(x, 1, 0, height * skewed_width)  # [B, H * (W + H - 1), C]
     return tf.reshape(x, [batch, height, skewed_width, channels])  # [B, H, W + H - 1, C]
 
 
@@ -122,7 +153,7 @@ def unskew(y, width):
     y = tf.reshape(y, [batch, height * skewed_width, channels])  # [B, H * (W + H - 1), C]
     y = tf.pad(y, [[0, 0], [0, height], [0, 0]])  # [B, H * (W + H), C]
     y = tf.reshape(y, [batch, height, width + height, channels])  # [B, H, W + H, C]
-    return y[:, :, :width]  # [B, H, W, C]
+    return slice_along(y, 2, 0, width)  # [B, H, W, C]
 
 
 def _shift(x, amount, axis, name):
@@ -140,10 +171,7 @@ def _shift(x, amount, axis, name):
     # `amount` zeros before the axis, e.g. [B, H + rows, W, C] for `shift_down`.
     x_padded = tf.pad(x, paddings)
     # Drop as many positions at the end; an `amount` >= the size leaves only zeros.
-    begin = [0, 0, 0, 0]
-    size = [-1, -1, -1, -1]
-    size[axis] = _dim(x, axis)
-    return tf.slice(x_padded, begin, size)  # [B, H, W, C]
+    return slice_along(x_padded, axis, 0, _dim(x, axis))  # [B, H, W, C]
 
 
 def shift_down(x, rows=1):

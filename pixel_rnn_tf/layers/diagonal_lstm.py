@@ -36,7 +36,11 @@ def column_state_to_state(hidden, kernel, padding="SAME"):
     kernel = tf.cast(kernel, hidden.dtype)
     lead = kernel.shape.rank - 3
     units, gates = kernel.shape[-2], kernel.shape[-1]
-    pairs = tf.concat([hidden[..., :-1, :], hidden[..., 1:, :]], axis=-1)  # [upper, current]
+    rows = hidden.shape[-2]
+    rows = (rows if rows is not None else tf.shape(hidden)[-2]) - 1
+    pairs = tf.concat(
+        [ops.slice_along(hidden, -2, 0, rows), ops.slice_along(hidden, -2, 1, rows)], axis=-1
+    )  # [upper, current]
     shape = [pairs.shape[a] if pairs.shape[a] is not None else tf.shape(pairs)[a]
              for a in range(pairs.shape.rank)]
     flat = tf.reshape(pairs, shape[:lead] + [-1, 2 * units])  # [*lead, N, 2h]
@@ -186,8 +190,9 @@ class DiagonalBiLSTM(keras.layers.Layer):
             columns, initial_state, lambda h: column_state_to_state(h, kernel)
         )  # [W + H - 1, 2, B, H, h]
         hidden = tf.transpose(hidden, [1, 2, 3, 0, 4])  # [2, B, H, W + H - 1, h]
-        left = ops.unskew(hidden[0], width=width)  # [B, H, W, h]
-        right = tf.reverse(ops.unskew(hidden[1], width=width), axis=[2])
+        left, right = tf.unstack(hidden)  # [B, H, W + H - 1, h] each
+        left = ops.unskew(left, width=width)  # [B, H, W, h]
+        right = tf.reverse(ops.unskew(right, width=width), axis=[2])
         return left + ops.shift_down(right)  # Row r sees only rows < r of `right` (§3.2).
 
     def initial_cache(self, inputs, width):

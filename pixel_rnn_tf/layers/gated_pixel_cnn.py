@@ -38,6 +38,7 @@ from pixel_rnn_tf.layers import blocks
 from pixel_rnn_tf.layers.masked_conv import MaskedConv2D
 from pixel_rnn_tf.layers.stepping import Composite
 from pixel_rnn_tf.layers.stepping import write_at
+from pixel_rnn_tf.ops import slice_along
 from pixel_rnn_tf.registry import register_serializable
 
 
@@ -57,7 +58,9 @@ def split_stacks(features):
     """The inverse of `interleave`: `[..., 2h]` -> (horizontal, vertical), `[..., h]` each."""
     half = features.shape[-1] // 2
     both = tf.reshape(features, tf.concat([tf.shape(features)[:-1], [half, 2]], 0))  # [..., h, 2]
-    return both[..., 0], both[..., 1]
+    # Not `both[..., 0]`: see `ops.slice_along`. The gradient of an unstack is a stack.
+    horizontal, vertical = tf.unstack(both, axis=-1)
+    return horizontal, vertical
 
 
 @register_serializable
@@ -122,7 +125,7 @@ class VerticalConv2D(keras.layers.Layer):
         top = self.rows - int(self.include_current_row)
         x = tf.pad(self._pad_columns(inputs), [[0, 0], [top, 0], [0, 0], [0, 0]])
         if not self.include_current_row:
-            x = x[:, :-1]  # Row r - 1 is the last one row r sees.
+            x = slice_along(x, 1, 0, tf.shape(x)[1] - 1)  # Row r - 1 is the last one row r sees.
         return self._convolve(x, self.kernel, self.bias)  # [B, H, W, filters]
 
     def initial_cache(self, inputs, width):

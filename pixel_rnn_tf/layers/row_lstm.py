@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
 from pixel_rnn_tf.layers.spatial_lstm import lstm_update
 from pixel_rnn_tf.layers.stepping import write_at
@@ -72,7 +73,7 @@ class RowLSTM(SpatialLSTM):
             hidden = tf.pad(hidden, [[0, 0], [side, side], [0, 0]])  # [B, W + 2 side, h]
         width = hidden.shape[1] - self.kernel_width + 1
         windows = hidden if width == 1 else tf.concat(
-            [hidden[:, d : d + width] for d in range(self.kernel_width)], axis=-1
+            [ops.slice_along(hidden, 1, d, width) for d in range(self.kernel_width)], axis=-1
         )  # [B, W', k h]: column j holds input columns j .. j + k - 1.
         flat = tf.reshape(windows, [-1, self.kernel_width * self.units])  # [B W', k h]
         gates = tf.matmul(flat, tf.reshape(kernel, [self.kernel_width * self.units, -1]))
