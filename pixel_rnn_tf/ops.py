@@ -64,7 +64,7 @@ def slice_along(x, axis, begin, size):
     zeros that, on CPU, costs more than the slice's consumer (a Diagonal
     BiLSTM column's matmul, a Gated PixelCNN layer's convolution), where the
     gradient of `tf.slice` is a pad. In the recurrences' loops that made a
-    training step up to 1.7x slower (BENCHMARKS.md, "Training throughput").
+    training step up to 1.9x slower (BENCHMARKS.md, "Training throughput").
 
     Args:
       x: a tensor of static rank.

@@ -237,7 +237,7 @@ def _gradient_op_types(config):
 
 @pytest.mark.parametrize("arch", prt.configs.ARCHITECTURES + ("multiscale",))
 def test_training_gradient_holds_no_strided_slice_gradient(arch):
-    # `ops.slice_along`'s reason: a regression here costs up to 1.7x in
+    # `ops.slice_along`'s reason: a regression here costs up to 1.9x in
     # training speed, which no test times.
     if arch == "multiscale":
         config = prt.MultiScaleConfig(
