@@ -17,13 +17,13 @@ import collections
 import glob
 import tempfile
 
-import numpy as np
 import tensorflow as tf
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import training
 from train_throughput import SHAPES
+from train_throughput import _random_images as random_images
 
 # Events of the executor and of the thread pools that wrap or accompany op
 # events on the same threads: counting them would count ops twice.
@@ -60,8 +60,7 @@ def profile(arch, args):
         hidden_units=args.hidden_units, output_units=4 * args.hidden_units,
     )
     model = training.compile_model(prt.build_model(config))
-    images = np.random.default_rng(0).integers(0, levels, (args.batch_size,) + shape)
-    images = images.astype(np.int32)
+    images = random_images(args.batch_size, shape, levels)
     for _ in range(2):  # Trace, then warm up.
         model.train_on_batch(images, images)
     with tempfile.TemporaryDirectory() as log_dir:
