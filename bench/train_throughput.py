@@ -86,9 +86,9 @@ def forward_flops(model):
             )
             for lstm in lstms:
                 total += _conv_flops(lstm.input_to_state, height, width, 2 * h)
-                steps = height if isinstance(lstm, prt.layers.RowLSTM) else width + height - 1
-                length = width if isinstance(lstm, prt.layers.RowLSTM) else height
-                total += 2 * steps * length * lstm.state_width * h * 4 * h
+                # One state-to-state product per pixel: the Diagonal LSTM runs
+                # its skewed columns' pixels only, not their padding.
+                total += 2 * height * width * lstm.state_width * h * 4 * h
         total += _conv_flops(block.output_projection, height, width, h)
     for skip in model.skips:
         total += _conv_flops(skip, height, width, 2 * h)

@@ -8,6 +8,9 @@ undoes the shift. `shift_down` offsets the right-to-left direction by one
 row before it is added to the left-to-right one, so that no pixel sees the
 pixels to its right in its own row.
 
+`diagonal_order` lists an image's pixels diagonal by diagonal: the layer
+runs each diagonal (a column of the skewed map) on its pixels only.
+
 `slice_along` is the package's one way to slice a tensor that gradients
 flow through (see its docstring).
 
@@ -82,6 +85,60 @@ def slice_along(x, axis, begin, size):
         [0] * axis + [begin] + [0] * (rank - axis - 1),
         [-1] * axis + [size] + [-1] * (rank - axis - 1),
     )
+
+
+def diagonal_order(height, width):
+    """The pixels of a `height x width` image, diagonal by diagonal.
+
+    Diagonal `d` holds the pixels `(i, d - i)`, `i` ascending: the pixels of
+    column `d` of the skewed map (`skew`), without its padding.
+
+    Args:
+      height: positive int.
+      width: positive int.
+
+    Returns:
+      `(indices, lengths)`: the raster indices `i * width + j` of all
+      pixels, diagonal `0` first, and the `height + width - 1` diagonals'
+      lengths, two lists of ints.
+    """
+    indices, lengths = [], []
+    for d in range(height + width - 1):
+        rows = range(max(0, d - width + 1), min(height - 1, d) + 1)
+        indices.extend(i * width + d - i for i in rows)
+        lengths.append(len(rows))
+    return indices, lengths
+
+
+def inverse_permutation(permutation):
+    """The list `inverse` with `inverse[permutation[k]] == k`."""
+    inverse = [0] * len(permutation)
+    for position, index in enumerate(permutation):
+        inverse[index] = position
+    return inverse
+
+
+def permute(x, permutation):
+    """`x`'s slices along axis 0 in the order `permutation`, a gather.
+
+    Its gradient is the gather of the inverse permutation; `tf.gather`'s is a
+    scatter (a segment sum), which, for the Diagonal BiLSTM's diagonals,
+    cost three times the gather it undoes.
+
+    Args:
+      x: a tensor whose axis 0 has `len(permutation)` elements.
+      permutation: a permutation of `range(x.shape[0])`, a list of ints.
+
+    Returns:
+      `tf.gather(x, permutation)`.
+    """
+    permutation, inverse = list(permutation), inverse_permutation(permutation)
+
+    @tf.custom_gradient
+    def gather(x):
+        return tf.gather(x, permutation), lambda upstream: tf.gather(upstream, inverse)
+
+    return gather(x)
 
 
 def skew(x):

@@ -243,6 +243,22 @@ def test_diagonal_entering_states_follow_the_skew_padding(hw):
     np.testing.assert_allclose(hidden, np.stack(expected), atol=1e-5)
 
 
+@pytest.mark.parametrize("lead", [(), (2,)])
+def test_diagonals_hold_their_pixels_and_round_trip(lead):
+    from pixel_rnn_tf.layers.diagonal_lstm import from_diagonals
+    from pixel_rnn_tf.layers.diagonal_lstm import to_diagonals
+
+    height, width = 4, 5
+    x = np.random.default_rng(6).normal(size=lead + (2, height, width, 3)).astype(np.float32)
+    diagonals = to_diagonals(tf.constant(x))
+    assert len(diagonals) == height + width - 1
+    for d, diagonal in enumerate(diagonals):
+        rows = range(max(0, d - width + 1), min(height - 1, d) + 1)
+        expected = np.stack([x[..., i, d - i, :] for i in rows], axis=len(lead))
+        np.testing.assert_array_equal(diagonal, expected)  # [*lead, length_d, batch, 3]
+    np.testing.assert_array_equal(from_diagonals(diagonals, height, width), x)
+
+
 def test_a_new_architecture_is_one_registered_block():
     """A block subclass, registered, builds, trains and samples exactly (no sampler change)."""
     import pixel_rnn_tf as prt

@@ -235,10 +235,38 @@ def _gradient_op_types(config):
     return {node.op for node in nodes}
 
 
+@settings(deadline=None, max_examples=20, derandomize=True)
+@given(height=st.integers(1, 6), width=st.integers(1, 6))
+def test_diagonal_order_is_the_skewed_columns_without_padding(height, width):
+    indices, lengths = ops.diagonal_order(height, width)
+    # Raster index + 1 at each pixel: the skew's padding stays 0.
+    raster = np.arange(1, height * width + 1, dtype=np.float32).reshape(1, height, width, 1)
+    skewed = skew_reference(raster)[0, :, :, 0]  # [H, W + H - 1]
+    columns = [[int(v) - 1 for v in skewed[:, d] if v] for d in range(width + height - 1)]
+    assert indices == [index for column in columns for index in column]
+    assert lengths == [len(column) for column in columns]
+
+
+def test_permute_is_a_gather_with_a_gather_gradient():
+    x = tf.constant(random_images((5, 2, 3)))
+    permutation = [3, 0, 4, 1, 2]
+    upstream = tf.constant(random_images((5, 2, 3), seed=1))
+    results = []
+    for gather in (ops.permute, tf.gather):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = gather(x, permutation)
+        results.append((y, tape.gradient(y, x, output_gradients=upstream)))
+    (y, gradient), (expected_y, expected_gradient) = results
+    np.testing.assert_array_equal(y, expected_y)
+    np.testing.assert_array_equal(gradient, tf.convert_to_tensor(expected_gradient))
+
+
 @pytest.mark.parametrize("arch", prt.configs.ARCHITECTURES + ("multiscale",))
 def test_training_gradient_holds_no_strided_slice_gradient(arch):
-    # `ops.slice_along`'s reason: a regression here costs up to 1.9x in
-    # training speed, which no test times.
+    # `ops.slice_along`'s and `ops.permute`'s reason: a regression here
+    # costs up to 1.9x in training speed, which no test times. A gather's
+    # gradient is a scatter too (a segment sum).
     if arch == "multiscale":
         config = prt.MultiScaleConfig(
             small=helpers.tiny_config("row_lstm", (2, 2, 3)),
@@ -246,4 +274,4 @@ def test_training_gradient_holds_no_strided_slice_gradient(arch):
         )
     else:
         config = helpers.tiny_config(arch, (4, 4, 3), num_layers=2)
-    assert "StridedSliceGrad" not in _gradient_op_types(config)
+    assert not {"StridedSliceGrad", "UnsortedSegmentSum"} & _gradient_op_types(config)

@@ -1,5 +1,7 @@
 """`DiagonalLSTM` and `DiagonalBiLSTM`: the diagonal two-dimensional LSTM (§3.2)."""
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -11,7 +13,7 @@ from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
 
-def column_state_to_state(hidden, kernel, padding="SAME"):
+def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
     """The `2 x 1` state-to-state convolution of a skewed column.
 
     One matmul whatever the leading dims: the recurrent step of `call` is
@@ -20,44 +22,202 @@ def column_state_to_state(hidden, kernel, padding="SAME"):
     products.
 
     Args:
-      hidden: `[*lead, ..., height, units]`, the previous column's hidden
-        state.
+      hidden: `[*lead, ..., units]`, the previous column's hidden state, its
+        rows along `axis`.
       kernel: `[*lead, 2, units, 4 * units]`: [upper row, current row], its
         leading dims `lead` (often none; the directions of a
         `DiagonalBiLSTM`) equal to those of `hidden`.
       padding: "SAME" (a zero row above the column) or "VALID".
+      axis: the rows' axis of `hidden`, after `lead`.
 
     Returns:
-      `[*lead, ..., height, 4 * units]` ("SAME"; row `r` sees rows `r - 1`
-      and `r`) or `[*lead, ..., height - 1, 4 * units]` ("VALID").
+      `[*lead, ..., 4 * units]`, row `r` from rows `r - 1` and `r` ("SAME"),
+      or one row fewer ("VALID").
     """
+    axis %= hidden.shape.rank
     if padding == "SAME":
-        hidden = tf.pad(hidden, [[0, 0]] * (hidden.shape.rank - 2) + [[1, 0], [0, 0]])
+        paddings = [[0, 0]] * hidden.shape.rank
+        paddings[axis] = [1, 0]
+        hidden = tf.pad(hidden, paddings)
     kernel = tf.cast(kernel, hidden.dtype)
     lead = kernel.shape.rank - 3
     units, gates = kernel.shape[-2], kernel.shape[-1]
-    rows = hidden.shape[-2]
-    rows = (rows if rows is not None else tf.shape(hidden)[-2]) - 1
+    rows = hidden.shape[axis]
+    rows = (rows if rows is not None else tf.shape(hidden)[axis]) - 1
     pairs = tf.concat(
-        [ops.slice_along(hidden, -2, 0, rows), ops.slice_along(hidden, -2, 1, rows)], axis=-1
+        [ops.slice_along(hidden, axis, 0, rows), ops.slice_along(hidden, axis, 1, rows)], axis=-1
     )  # [upper, current]
     shape = [pairs.shape[a] if pairs.shape[a] is not None else tf.shape(pairs)[a]
              for a in range(pairs.shape.rank)]
     flat = tf.reshape(pairs, shape[:lead] + [-1, 2 * units])  # [*lead, N, 2h]
     products = tf.matmul(flat, tf.reshape(kernel, kernel.shape[:lead] + [2 * units, gates]))
-    return tf.reshape(products, shape[:-1] + [gates])  # [*lead, ..., height', 4h]
+    return tf.reshape(products, shape[:-1] + [gates])  # [*lead, ..., rows', 4h]
 
+
+def diagonal_entering_states(initial_state, kernel, height):
+    """The states entering each row's first pixel of a skewed map, `[*lead, height, units]`.
+
+    Row `r`'s first pixel sits in skewed column `r`, after `r` cells of
+    zero padding: it enters from padding cell `(r, r - 1)`, not from the
+    initial state (row 0 excepted). Padding cells have zero input gates and
+    padding (or initial, or zero) neighbours, so their states are constants
+    of the weights, which the recurrence on zero gates computes.
+
+    Args:
+      initial_state: `(hidden, cell)`, each `[*lead, units]`, the learned
+        initial state.
+      kernel: `[*lead, 2, units, 4 * units]`, the state-to-state kernel.
+      height: int, the map's height.
+
+    Returns:
+      `(hidden, cell)`, each `[*lead, height, units]`.
+    """
+    lead = list(kernel.shape[:-3])
+    units = kernel.shape[-2]
+    initial = tuple(
+        tf.broadcast_to(tf.expand_dims(state, -2), lead + [height, units])
+        for state in initial_state
+    )  # [*lead, rows, h] each
+    if height == 1:
+        return initial
+    gates = tf.zeros([height - 1] + lead + [height, 4 * units], initial[0].dtype)
+    states = recurrence(
+        gates, initial, lambda hidden: column_state_to_state(hidden, kernel)
+    )  # [columns, *lead, rows, h] each
+    # Row r >= 1 enters from column r - 1: index (r - 1) * height + r of the
+    # flattened [columns, rows], every (height + 1)-th from index 1. Slices
+    # and pads reach them (a gather's gradient would be a scatter).
+    order = list(range(1, len(lead) + 1)) + [0, len(lead) + 1, len(lead) + 2]
+    entering = []
+    for start, state in zip(initial, states):
+        state = tf.reshape(tf.transpose(state, order), lead + [(height - 1) * height, units])
+        state = ops.slice_along(state, -2, 1, (height - 1) * height - 1)
+        state = tf.pad(state, [[0, 0]] * len(lead) + [[0, height], [0, 0]])  # (H - 1)(H + 1) rows
+        state = tf.reshape(state, lead + [height - 1, height + 1, units])
+        state = tf.reshape(ops.slice_along(state, -2, 0, 1), lead + [height - 1, units])
+        entering.append(tf.concat([ops.slice_along(start, -2, 0, 1), state], axis=-2))
+    return tuple(entering)
+
+
+def _lead_indices(indices, lead_size, length):
+    """`indices` into each of `lead_size` consecutive blocks of `length`."""
+    return [block * length + index for block in range(lead_size) for index in indices]
+
+
+def to_diagonals(x):
+    """An image's diagonals: the columns of the skewed map, without its padding.
+
+    Args:
+      x: `[*lead, batch, height, width, channels]`, static `lead`, height and
+        width.
+
+    Returns:
+      `height + width - 1` tensors `[*lead, length_d, batch, channels]`,
+      diagonal `d`'s pixels `(i, d - i)`, `i` ascending (`ops.diagonal_order`).
+    """
+    lead = list(x.shape[:-4])
+    height, width, channels = x.shape[-3], x.shape[-2], x.shape[-1]
+    indices, lengths = ops.diagonal_order(height, width)
+    x = tf.transpose(x, list(range(len(lead))) + [len(lead) + a for a in (1, 2, 0, 3)])
+    x = tf.reshape(x, [-1, tf.shape(x)[-2], channels])  # [lead * H * W, B, C]
+    # A gather along the leading axis copies whole [batch, channels] blocks.
+    x = ops.permute(x, _lead_indices(indices, math.prod(lead), height * width))
+    x = tf.reshape(x, lead + [height * width, tf.shape(x)[-2], channels])
+    return tf.split(x, lengths, axis=len(lead))
+
+
+def from_diagonals(diagonals, height, width):
+    """The inverse of `to_diagonals`: `[*lead, batch, height, width, channels]`."""
+    lead = list(diagonals[0].shape[:-3])
+    channels = diagonals[0].shape[-1]
+    raster = ops.inverse_permutation(ops.diagonal_order(height, width)[0])
+    x = tf.concat(diagonals, axis=len(lead))  # [*lead, H * W, B, C], diagonal order
+    batch = tf.shape(x)[-2]
+    x = ops.permute(
+        tf.reshape(x, [-1, batch, channels]), _lead_indices(raster, math.prod(lead), height * width)
+    )
+    x = tf.reshape(x, lead + [height, width, batch, channels])
+    return tf.transpose(x, list(range(len(lead))) + [len(lead) + a for a in (2, 0, 1, 3)])
+
+
+def diagonal_scan(gates, entering, kernel, width):
+    """The Diagonal LSTM along an image's diagonals, on its pixels only.
+
+    The recurrence runs over the skewed map's columns (§3.2), which are the
+    image's diagonals. A column's padding cells do not have to run: those
+    after their row's last pixel never reach a pixel, and those before its
+    first pixel have states that are constants of the weights
+    (`diagonal_entering_states`). That is half the work of the whole skewed
+    map at `height == width`. The diagonals' lengths differ, so the loop is
+    unrolled: there is no loop to run and no Python at run time.
+
+    Args:
+      gates: the input-to-state gates `to_diagonals` returns,
+        `[*lead, length_d, batch, 4 * units]` for diagonal `d`.
+      entering: `(hidden, cell)`, each `[*lead, height, units]`, as
+        `diagonal_entering_states` returns.
+      kernel: `[*lead, 2, units, 4 * units]`: [upper row, current row].
+      width: int, the image's width.
+
+    Returns:
+      The hidden states, diagonal by diagonal, `[*lead, length_d, batch, units]`.
+    """
+    lead = list(kernel.shape[:-3])
+    height, units = entering[0].shape[-2], kernel.shape[-2]
+    rows = len(lead)  # The rows' axis.
+    row_shape = tf.stack(lead + [1, tf.shape(gates[0])[rows + 1], units])
+
+    def entering_row(state, r):  # [*lead, 1, batch, h]
+        return tf.broadcast_to(tf.expand_dims(ops.slice_along(state, -2, r, 1), -2), row_shape)
+
+    hidden = cell = None
+    low, high = 0, -1  # The previous diagonal's rows: none before diagonal 0.
+    outputs = []
+    for d, diagonal_gates in enumerate(gates):
+        previous_low, previous_high = low, high
+        low, high = max(0, d - width + 1), min(height - 1, d)
+        # The previous diagonal's rows `low - 1 .. high`: the upper
+        # neighbours, and from row `low` on the left ones. Row `d` starts on
+        # this diagonal: its left neighbour is padding, its entering state.
+        column = [tf.zeros(row_shape, diagonal_gates.dtype)] if low == 0 else []
+        left_cell = []
+        if hidden is not None:
+            column.append(hidden)
+            left_cell.append(
+                ops.slice_along(cell, rows, low - previous_low, previous_high - low + 1)
+            )
+        if high > previous_high:
+            column.append(entering_row(entering[0], d))
+            left_cell.append(entering_row(entering[1], d))
+        hidden, cell = lstm_cell(
+            diagonal_gates,
+            tf.concat(column, axis=rows),
+            tf.concat(left_cell, axis=rows) if len(left_cell) > 1 else left_cell[0],
+            lambda column: column_state_to_state(column, kernel, "VALID", axis=rows),
+        )  # [*lead, length_d, batch, h] each
+        outputs.append(hidden)
+    return outputs
+
+
+def _diagonal_lstm(gates, entering, kernel):
+    """`[*lead, batch, height, width, units]` hidden states from the input gates."""
+    height, width = gates.shape[-3], gates.shape[-2]
+    kernel = tf.cast(kernel, gates.dtype)
+    entering = tuple(tf.cast(state, gates.dtype) for state in entering)
+    hidden = diagonal_scan(to_diagonals(gates), entering, kernel, width)
+    return from_diagonals(hidden, height, width)
 
 @register_serializable
 class DiagonalLSTM(SpatialLSTM):
     """One direction of the Diagonal BiLSTM: left to right along diagonals.
 
-    The input-to-state gates (a mask-B `1 x 1` convolution) are skewed so that
-    row `r` moves right by `r`; the diagonals of the image are then the
-    columns of the skewed map, and the recurrence runs over those columns. The
+    The paper skews the input-to-state gates (a mask-B `1 x 1` convolution)
+    so that row `r` moves right by `r`; the diagonals of the image are then
+    the columns of the skewed map, and the recurrence runs over those
+    columns (`diagonal_scan`, which runs only their pixels). The
     state-to-state convolution has a `2 x 1` kernel: the previous column's
-    hidden state at the current and the upper row, which in image coordinates
-    are the left and the upper neighbours.
+    hidden state at the current and the upper row, which in image
+    coordinates are the left and the upper neighbours.
 
     Args:
       units: int, the hidden size `h`.
@@ -78,24 +238,10 @@ class DiagonalLSTM(SpatialLSTM):
     def entering_states(self, height):
         """The state entering each row's first pixel, `(hidden, cell)` `[height, units]`.
 
-        The recurrence runs over the skewed map's columns from the learned
-        initial state. Row `r`'s first pixel sits in skewed column `r`, after
-        `r` cells of zero padding: it enters from padding cell `(r, r - 1)`,
-        not from the initial state (row 0 excepted). Padding cells have zero
-        input gates and padding (or initial, or zero) neighbours, so their
-        states are constants of the weights, computed here by the layer's own
-        recurrence on zero gates.
+        See `diagonal_entering_states`.
         """
-        initial = self.initial_state(tf.constant([height]))  # ([rows, h], [rows, h])
-        if height == 1:
-            return initial
-        gates = tf.zeros([height - 1, height, 4 * self.units])  # [columns, rows, 4h]
-        states = recurrence(gates, initial, self.state_to_state)  # [columns, rows, h] each
-        diagonal = [[r - 1, r] for r in range(1, height)]  # Row r >= 1 enters from column r - 1.
-        return tuple(
-            tf.concat([start[:1], tf.gather_nd(state, diagonal)], axis=0)  # [rows, h]
-            for start, state in zip(initial, states)
-        )
+        initial = (tf.convert_to_tensor(self.initial_hidden), tf.convert_to_tensor(self.initial_cell))
+        return diagonal_entering_states(initial, tf.convert_to_tensor(self.state_kernel), height)
 
     def neighbour_step(self, gates, upper, left, cell, kernel=None):
         """The cell at one pixel from its upper and left neighbours' states.
@@ -120,14 +266,8 @@ class DiagonalLSTM(SpatialLSTM):
         )
 
     def call(self, inputs):
-        width = inputs.shape[2]
-        gates = ops.skew(self.input_to_state(inputs))  # [B, H, W + H - 1, 4h]
-        columns = tf.transpose(gates, [2, 0, 1, 3])  # [W + H - 1, B, H, 4h]
-        shape = tf.shape(gates)
-        hidden = self.scan(columns, tf.stack([shape[0], shape[1]]))  # [W + H - 1, B, H, h]
-        hidden = tf.transpose(hidden, [1, 2, 0, 3])  # [B, H, W + H - 1, h]
-        return ops.unskew(hidden, width=width)  # [B, H, W, h]
-
+        entering = self.entering_states(inputs.shape[1])  # [H, h] each
+        return _diagonal_lstm(self.input_to_state(inputs), entering, self.state_kernel)
 
 @register_serializable
 class DiagonalBiLSTM(keras.layers.Layer):
@@ -169,30 +309,22 @@ class DiagonalBiLSTM(keras.layers.Layer):
         self._height = input_shape[1]  # The step's entering states depend on it.
 
     def call(self, inputs):
-        # Both directions run in one scan over the skewed columns: half the
-        # sequential steps of running them one after the other.
-        width = inputs.shape[2]
+        # Both directions run in one recurrence: half the sequential steps of
+        # running them one after the other.
         directions = (self.left_to_right, self.right_to_left)
         mirrored = tf.reverse(inputs, axis=[2])
         gates = tf.stack(
-            [
-                ops.skew(lstm.input_to_state(x))  # [B, H, W + H - 1, 4h]
-                for lstm, x in zip(directions, (inputs, mirrored))
-            ]
-        )  # [2, B, H, W + H - 1, 4h]
-        columns = tf.transpose(gates, [3, 0, 1, 2, 4])  # [W + H - 1, 2, B, H, 4h]
-        shape = tf.shape(gates)
-        initial = [lstm.initial_state(tf.stack([shape[1], shape[2]])) for lstm in directions]
-        initial_state = tuple(tf.stack(parts) for parts in zip(*initial))  # [2, B, H, h] each
+            [lstm.input_to_state(x) for lstm, x in zip(directions, (inputs, mirrored))]
+        )  # [2, B, H, W, 4h]
+        initial = tuple(
+            tf.stack([tf.convert_to_tensor(getattr(lstm, name)) for lstm in directions])
+            for name in ("initial_hidden", "initial_cell")
+        )  # [2, h] each
+        # [2, 2, h, 4h]: both directions' state-to-state gates are one matmul.
         kernel = tf.stack([tf.convert_to_tensor(lstm.state_kernel) for lstm in directions])
-        # kernel: [2, 2, h, 4h]; both directions' state-to-state gates are one matmul.
-        hidden, _ = recurrence(
-            columns, initial_state, lambda h: column_state_to_state(h, kernel)
-        )  # [W + H - 1, 2, B, H, h]
-        hidden = tf.transpose(hidden, [1, 2, 3, 0, 4])  # [2, B, H, W + H - 1, h]
-        left, right = tf.unstack(hidden)  # [B, H, W + H - 1, h] each
-        left = ops.unskew(left, width=width)  # [B, H, W, h]
-        right = tf.reverse(ops.unskew(right, width=width), axis=[2])
+        entering = diagonal_entering_states(initial, kernel, inputs.shape[1])  # [2, H, h] each
+        left, right = tf.unstack(_diagonal_lstm(gates, entering, kernel))  # [B, H, W, h] each
+        right = tf.reverse(right, axis=[2])
         return left + ops.shift_down(right)  # Row r sees only rows < r of `right` (§3.2).
 
     def initial_cache(self, inputs, width):

@@ -107,7 +107,10 @@ class MaskedConv2D(keras.layers.Layer):
     def call(self, inputs):
         outputs = ops.conv(inputs, self.masked_kernel, strides=1, padding="same")
         if self.use_bias:
-            outputs = outputs + self.bias
+            # A BiasAdd, not a broadcast add: Grappler fuses it into the
+            # convolution (one oneDNN op, no second pass over the output), and
+            # its gradient is a BiasAddGrad, not a reduction over three axes.
+            outputs = tf.nn.bias_add(outputs, tf.cast(self.bias, outputs.dtype))
         return outputs
 
     def initial_cache(self, inputs, width):
