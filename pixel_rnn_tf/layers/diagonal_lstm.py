@@ -47,8 +47,11 @@ def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
     pairs = tf.concat(
         [ops.slice_along(hidden, axis, 0, rows), ops.slice_along(hidden, axis, 1, rows)], axis=-1
     )  # [upper, current]
-    shape = [pairs.shape[a] if pairs.shape[a] is not None else tf.shape(pairs)[a]
-             for a in range(pairs.shape.rank)]
+    shape = pairs.shape.as_list()
+    if shape.count(None) == 1:  # A -1 for it: no shape ops in the graph.
+        shape[shape.index(None)] = -1
+    elif None in shape:
+        shape = [tf.shape(pairs)[a] if size is None else size for a, size in enumerate(shape)]
     flat = tf.reshape(pairs, shape[:lead] + [-1, 2 * units])  # [*lead, N, 2h]
     products = tf.matmul(flat, tf.reshape(kernel, kernel.shape[:lead] + [2 * units, gates]))
     return tf.reshape(products, shape[:-1] + [gates])  # [*lead, ..., rows', 4h]
@@ -165,10 +168,13 @@ def diagonal_scan(gates, entering, kernel, width):
     lead = list(kernel.shape[:-3])
     height, units = entering[0].shape[-2], kernel.shape[-2]
     rows = len(lead)  # The rows' axis.
-    row_shape = tf.stack(lead + [1, tf.shape(gates[0])[rows + 1], units])
-
-    def entering_row(state, r):  # [*lead, 1, batch, h]
-        return tf.broadcast_to(tf.expand_dims(ops.slice_along(state, -2, r, 1), -2), row_shape)
+    # Built once, not per diagonal: the graph's size is the trace's time.
+    shape = tf.stack(lead + [height, tf.shape(gates[0])[rows + 1], units])
+    entering_rows = [
+        tf.split(tf.broadcast_to(tf.expand_dims(state, -2), shape), height, axis=rows)
+        for state in entering
+    ]  # Row r's (hidden, cell), [*lead, 1, batch, h] each.
+    zero_row = tf.zeros_like(entering_rows[0][0])
 
     hidden = cell = None
     low, high = 0, -1  # The previous diagonal's rows: none before diagonal 0.
@@ -179,7 +185,7 @@ def diagonal_scan(gates, entering, kernel, width):
         # The previous diagonal's rows `low - 1 .. high`: the upper
         # neighbours, and from row `low` on the left ones. Row `d` starts on
         # this diagonal: its left neighbour is padding, its entering state.
-        column = [tf.zeros(row_shape, diagonal_gates.dtype)] if low == 0 else []
+        column = [zero_row] if low == 0 else []
         left_cell = []
         if hidden is not None:
             column.append(hidden)
@@ -187,8 +193,8 @@ def diagonal_scan(gates, entering, kernel, width):
                 ops.slice_along(cell, rows, low - previous_low, previous_high - low + 1)
             )
         if high > previous_high:
-            column.append(entering_row(entering[0], d))
-            left_cell.append(entering_row(entering[1], d))
+            column.append(entering_rows[0][d])
+            left_cell.append(entering_rows[1][d])
         hidden, cell = lstm_cell(
             diagonal_gates,
             tf.concat(column, axis=rows),
@@ -199,6 +205,11 @@ def diagonal_scan(gates, entering, kernel, width):
     return outputs
 
 
+# A function, traced once for all the layers of a model (they share their
+# shapes), and its gradient with it: unrolled, the diagonals are thousands of
+# ops, and building them (and their gradient) once per layer took seconds
+# per layer. Its calls are inlined into the caller's graph when it runs.
+@tf.function(autograph=False)
 def _diagonal_lstm(gates, entering, kernel):
     """`[*lead, batch, height, width, units]` hidden states from the input gates."""
     height, width = gates.shape[-3], gates.shape[-2]
@@ -206,6 +217,7 @@ def _diagonal_lstm(gates, entering, kernel):
     entering = tuple(tf.cast(state, gates.dtype) for state in entering)
     hidden = diagonal_scan(to_diagonals(gates), entering, kernel, width)
     return from_diagonals(hidden, height, width)
+
 
 @register_serializable
 class DiagonalLSTM(SpatialLSTM):

@@ -49,14 +49,12 @@ def lstm_cell(input_gates, hidden, cell, state_to_state):
 def recurrence(input_gates, initial_state, state_to_state):
     """The one LSTM recurrence of the package, over a leading `steps` axis.
 
-    Unrolled: the steps are an image's rows or columns, known when the
-    graph is built, and an unrolled loop's gradient needs none of a
-    `tf.while_loop`'s machinery (tensor lists of every step's values,
-    zero-filled buffers for their gradients).
+    A `tf.scan`: its step is traced once. Unrolled, a training step of the
+    Row LSTM ran about 5% faster but took four times longer to trace
+    (BENCHMARKS.md, "Training throughput").
 
     Args:
-      input_gates: `[steps, ..., 4 * units]`, the input-to-state gates,
-        `steps` static.
+      input_gates: `[steps, ..., 4 * units]`, the input-to-state gates.
       initial_state: `(hidden, cell)`, each `[..., units]`.
       state_to_state: maps the previous step's hidden state `[..., units]`
         to gate pre-activations `[..., 4 * units]`.
@@ -64,11 +62,12 @@ def recurrence(input_gates, initial_state, state_to_state):
     Returns:
       `(hidden, cell)`, the states after every step, each `[steps, ..., units]`.
     """
-    states, state = [], initial_state
-    for gates in tf.unstack(input_gates):
-        state = lstm_cell(gates, *state, state_to_state)
-        states.append(state)
-    return tuple(tf.stack(parts) for parts in zip(*states))
+
+    def step(state, gates):
+        hidden, cell = state
+        return lstm_cell(gates, hidden, cell, state_to_state)
+
+    return tf.scan(step, input_gates, initializer=initial_state)
 
 
 class SpatialLSTM(keras.layers.Layer):
