@@ -279,7 +279,8 @@ class DiagonalLSTM(SpatialLSTM):
 
     def call(self, inputs):
         entering = self.entering_states(inputs.shape[1])  # [H, h] each
-        return _diagonal_lstm(self.input_to_state(inputs), entering, self.state_kernel)
+        kernel = tf.convert_to_tensor(self.state_kernel)  # A tensor: `_diagonal_lstm` is traced.
+        return _diagonal_lstm(self.input_to_state(inputs), entering, kernel)
 
 @register_serializable
 class DiagonalBiLSTM(keras.layers.Layer):
