@@ -263,7 +263,7 @@ def test_permute_is_a_gather_with_a_gather_gradient():
 
 
 @pytest.mark.parametrize("arch", prt.configs.ARCHITECTURES + ("multiscale",))
-def test_training_gradient_holds_no_strided_slice_gradient(arch):
+def test_training_gradient_holds_no_scatter_gradient(arch):
     # `ops.slice_along`'s and `ops.permute`'s reason: a regression here
     # costs up to 1.9x in training speed, which no test times. A gather's
     # gradient is a scatter too (a segment sum).

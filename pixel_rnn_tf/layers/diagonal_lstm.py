@@ -198,7 +198,7 @@ def diagonal_scan(gates, entering, kernel, width):
         hidden, cell = lstm_cell(
             diagonal_gates,
             tf.concat(column, axis=rows),
-            tf.concat(left_cell, axis=rows) if len(left_cell) > 1 else left_cell[0],
+            tf.concat(left_cell, axis=rows),
             lambda column: column_state_to_state(column, kernel, "VALID", axis=rows),
         )  # [*lead, length_d, batch, h] each
         outputs.append(hidden)
@@ -247,13 +247,20 @@ class DiagonalLSTM(SpatialLSTM):
             hidden, self.state_kernel if kernel is None else kernel, padding
         )
 
+    def recurrence_weights(self):
+        """`((initial hidden, initial cell), state kernel)` as tensors.
+
+        Tensors, not variables: `_diagonal_lstm` is a traced function.
+        """
+        initial = (tf.convert_to_tensor(self.initial_hidden), tf.convert_to_tensor(self.initial_cell))
+        return initial, tf.convert_to_tensor(self.state_kernel)
+
     def entering_states(self, height):
         """The state entering each row's first pixel, `(hidden, cell)` `[height, units]`.
 
         See `diagonal_entering_states`.
         """
-        initial = (tf.convert_to_tensor(self.initial_hidden), tf.convert_to_tensor(self.initial_cell))
-        return diagonal_entering_states(initial, tf.convert_to_tensor(self.state_kernel), height)
+        return diagonal_entering_states(*self.recurrence_weights(), height)
 
     def neighbour_step(self, gates, upper, left, cell, kernel=None):
         """The cell at one pixel from its upper and left neighbours' states.
@@ -278,9 +285,10 @@ class DiagonalLSTM(SpatialLSTM):
         )
 
     def call(self, inputs):
-        entering = self.entering_states(inputs.shape[1])  # [H, h] each
-        kernel = tf.convert_to_tensor(self.state_kernel)  # A tensor: `_diagonal_lstm` is traced.
+        initial, kernel = self.recurrence_weights()
+        entering = diagonal_entering_states(initial, kernel, inputs.shape[1])  # [H, h] each
         return _diagonal_lstm(self.input_to_state(inputs), entering, kernel)
+
 
 @register_serializable
 class DiagonalBiLSTM(keras.layers.Layer):
@@ -329,12 +337,12 @@ class DiagonalBiLSTM(keras.layers.Layer):
         gates = tf.stack(
             [lstm.input_to_state(x) for lstm, x in zip(directions, (inputs, mirrored))]
         )  # [2, B, H, W, 4h]
-        initial = tuple(
-            tf.stack([tf.convert_to_tensor(getattr(lstm, name)) for lstm in directions])
-            for name in ("initial_hidden", "initial_cell")
-        )  # [2, h] each
+        (initial_left, kernel_left), (initial_right, kernel_right) = (
+            lstm.recurrence_weights() for lstm in directions
+        )
+        initial = tuple(tf.stack(pair) for pair in zip(initial_left, initial_right))  # [2, h] each
         # [2, 2, h, 4h]: both directions' state-to-state gates are one matmul.
-        kernel = tf.stack([tf.convert_to_tensor(lstm.state_kernel) for lstm in directions])
+        kernel = tf.stack([kernel_left, kernel_right])
         entering = diagonal_entering_states(initial, kernel, inputs.shape[1])  # [2, H, h] each
         left, right = tf.unstack(_diagonal_lstm(gates, entering, kernel))  # [B, H, W, h] each
         right = tf.reverse(right, axis=[2])
