@@ -2,7 +2,9 @@ r"""Training-step throughput of the three architectures, in one run.
 
 For each architecture at 28x28x1 (binary) and 32x32x3 (256 levels), with
 the same depth and width, times training steps with the package's default
-training settings (`training.compile_model`: Keras's "auto", XLA on GPUs and TPUs only; `--jit_compile` / `--no-jit_compile` force it)
+training settings (`training.compile_model`: XLA on GPUs and TPUs, the
+plain graph on CPU-only machines; `--jit_compile` / `--no-jit_compile`
+force it)
 and reports images per second (wall clock, and per CPU-second of the
 process, which moves less with other jobs on the machine), the ratio to
 the first architecture (PixelCNN by default), the analytic FLOPs of a step and the fraction of this machine's
@@ -48,7 +50,8 @@ def conv_peak_flops(repeats=10):
 
 
 def _conv_flops(layer, height, width, in_features):
-    kh, kw = layer.kernel_size
+    """The taps a layer computes: a `MaskedConv2D` skips those every mask zeroes."""
+    kh, kw = getattr(layer, "live_kernel_size", layer.kernel_size)
     return 2 * height * width * kh * kw * in_features * layer.filters
 
 
@@ -62,7 +65,8 @@ def _gated_flops(layer, height, width, in_features):
 def forward_flops(model):
     """Multiply-adds x 2 of one image's forward pass, from the layers' shapes.
 
-    Masked weights are counted: the convolutions compute them.
+    Masked weights inside the computed taps (`MaskedConv2D.live_kernel_size`)
+    are counted: the convolutions compute them.
     """
     height, width, channels = model.config.image_shape
     h = model.config.hidden_units
@@ -208,7 +212,7 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument(
         "--jit_compile", action=argparse.BooleanOptionalAction, default=None,
-        help="XLA-compile the training step (default: the package's default, XLA).",
+        help="XLA-compile the training step (default: the package's, XLA on GPUs and TPUs only).",
     )
     parser.add_argument("--skip_peer", action="store_true")
     parser.add_argument(

@@ -87,7 +87,7 @@ def slice_along(x, axis, begin, size):
     )
 
 
-def diagonal_order(height, width):
+def diagonal_order(height, width, mirrored=False):
     """The pixels of a `height x width` image, diagonal by diagonal.
 
     Diagonal `d` holds the pixels `(i, d - i)`, `i` ascending: the pixels of
@@ -96,6 +96,9 @@ def diagonal_order(height, width):
     Args:
       height: positive int.
       width: positive int.
+      mirrored: bool, the diagonals of the image mirrored left to right
+        (`tf.reverse(x, axis=[2])`), as raster indices of the image itself:
+        pixel `(i, d - i)` of the mirror is `(i, width - 1 - d + i)`.
 
     Returns:
       `(indices, lengths)`: the raster indices `i * width + j` of all
@@ -105,7 +108,8 @@ def diagonal_order(height, width):
     indices, lengths = [], []
     for d in range(height + width - 1):
         rows = range(max(0, d - width + 1), min(height - 1, d) + 1)
-        indices.extend(i * width + d - i for i in rows)
+        columns = [width - 1 - d + i if mirrored else d - i for i in rows]
+        indices.extend(i * width + j for i, j in zip(rows, columns))
         lengths.append(len(rows))
     return indices, lengths
 

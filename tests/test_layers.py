@@ -49,8 +49,12 @@ def test_lstm_update_matches_equations():
     np.testing.assert_allclose(new_cell, expected_cell, rtol=1e-6)
 
 
-@pytest.mark.parametrize("kernel_size,mask_type,channels", [(3, "A", 3), ((1, 3), "B", 1), (7, "B", 3)])
+@pytest.mark.parametrize(
+    "kernel_size,mask_type,channels",
+    [(3, "A", 3), ((1, 3), "B", 1), ((1, 5), "A", 3), ((3, 5), "B", 3), (7, "B", 3), (1, "A", 3), (1, "B", 1)],
+)
 def test_masked_conv_matches_reference(kernel_size, mask_type, channels):
+    """The whole "same" convolution, though `call` computes only the live taps (or a matmul)."""
     x = np.random.default_rng(1).normal(size=(2, 5, 6, 6)).astype(np.float32)
     layer = _randomize(layers.MaskedConv2D(9, kernel_size, mask_type, channels))
     layer.build(x.shape)
@@ -58,8 +62,31 @@ def test_masked_conv_matches_reference(kernel_size, mask_type, channels):
     mask = masking.kernel_mask(
         kernel_size, masking.color_groups(6, channels), masking.color_groups(9, channels), mask_type
     )
+    # The taps `call` skips are zero under every mask.
+    live_height, live_width = layer.live_kernel_size
+    assert not mask[live_height:].any() and not mask[:, live_width:].any()
     expected = _conv_same(x, layer.kernel.numpy() * mask, layer.bias.numpy())
     np.testing.assert_allclose(layer(x), expected, atol=1e-4)
+
+
+def test_pointwise_is_the_convolutions_concatenated():
+    from pixel_rnn_tf.layers.masked_conv import pointwise
+
+    x = tf.constant(np.random.default_rng(2).normal(size=(2, 3, 4, 6)).astype(np.float32))
+    convs = [
+        layers.MaskedConv2D(8, 1, "B", 3, output_blocks=4),
+        layers.MaskedConv2D(3, 1, "A", 3, use_bias=False),
+        layers.MaskedConv2D(6, 1, "B", 3),
+    ]
+    for seed, conv in enumerate(convs):
+        conv.build(x.shape)
+        _randomize(conv, seed)
+    expected = np.concatenate([conv(x) for conv in convs], axis=-1)
+    np.testing.assert_allclose(pointwise(x, convs), expected, atol=1e-5)
+    wide = layers.MaskedConv2D(3, (1, 3), name="wide")
+    wide.build(x.shape)
+    with pytest.raises(ValueError, match=r"wide with kernel_size=\(1, 3\)"):
+        pointwise(x, [convs[0], wide])
 
 
 def test_masked_conv_mask_holds_after_training_step():
@@ -243,20 +270,24 @@ def test_diagonal_entering_states_follow_the_skew_padding(hw):
     np.testing.assert_allclose(hidden, np.stack(expected), atol=1e-5)
 
 
-@pytest.mark.parametrize("lead", [(), (2,)])
-def test_diagonals_hold_their_pixels_and_round_trip(lead):
+@pytest.mark.parametrize("lead, mirrored", [((), None), ((), (True,)), ((2,), (False, True))])
+def test_diagonals_hold_their_pixels_and_round_trip(lead, mirrored):
     from pixel_rnn_tf.layers.diagonal_lstm import from_diagonals
     from pixel_rnn_tf.layers.diagonal_lstm import to_diagonals
 
     height, width = 4, 5
-    x = np.random.default_rng(6).normal(size=lead + (2, height, width, 3)).astype(np.float32)
-    diagonals = to_diagonals(tf.constant(x))
+    x = np.random.default_rng(6).normal(size=(2, height, width) + lead + (3,)).astype(np.float32)
+    diagonals = to_diagonals(tf.constant(x), mirrored)
     assert len(diagonals) == height + width - 1
+    # [*lead, batch, H, W, 3], each lead block mirrored where asked.
+    blocks = np.moveaxis(x.reshape((2, height, width, -1, 3)), 3, 0)
+    flags = mirrored or (False,) * len(blocks)
+    images = np.stack([b[:, :, ::-1] if flag else b for b, flag in zip(blocks, flags)])
     for d, diagonal in enumerate(diagonals):
         rows = range(max(0, d - width + 1), min(height - 1, d) + 1)
-        expected = np.stack([x[..., i, d - i, :] for i in rows], axis=len(lead))
-        np.testing.assert_array_equal(diagonal, expected)  # [*lead, length_d, batch, 3]
-    np.testing.assert_array_equal(from_diagonals(diagonals, height, width), x)
+        expected = np.stack([images[:, :, i, d - i] for i in rows], axis=1)  # [blocks, len, B, 3]
+        np.testing.assert_array_equal(np.reshape(diagonal, expected.shape), expected)
+    np.testing.assert_array_equal(from_diagonals(diagonals, height, width, mirrored), x)
 
 
 def test_a_new_architecture_is_one_registered_block():

@@ -245,6 +245,11 @@ def test_diagonal_order_is_the_skewed_columns_without_padding(height, width):
     columns = [[int(v) - 1 for v in skewed[:, d] if v] for d in range(width + height - 1)]
     assert indices == [index for column in columns for index in column]
     assert lengths == [len(column) for column in columns]
+    # Mirrored: the mirror's diagonals, as raster indices of the image.
+    mirrored, mirrored_lengths = ops.diagonal_order(height, width, mirrored=True)
+    mirror = raster[:, :, ::-1].reshape(-1).astype(int) - 1  # Raster index of the mirror's pixels.
+    assert mirrored == [int(mirror[index]) for index in indices]
+    assert mirrored_lengths == lengths
 
 
 def test_permute_is_a_gather_with_a_gather_gradient():

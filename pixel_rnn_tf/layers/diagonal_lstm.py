@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 
 from pixel_rnn_tf import ops
+from pixel_rnn_tf.layers.masked_conv import pointwise
+from pixel_rnn_tf.layers.spatial_lstm import NUM_GATES
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
 from pixel_rnn_tf.layers.spatial_lstm import lstm_cell
 from pixel_rnn_tf.layers.spatial_lstm import recurrence
@@ -102,45 +104,58 @@ def diagonal_entering_states(initial_state, kernel, height):
     return tuple(entering)
 
 
-def _lead_indices(indices, lead_size, length):
-    """`indices` into each of `lead_size` consecutive blocks of `length`."""
-    return [block * length + index for block in range(lead_size) for index in indices]
+def _block_indices(orders, length):
+    """Block `b`'s indices `orders[b]` offset into consecutive blocks of `length`."""
+    return [block * length + index for block, order in enumerate(orders) for index in order]
 
 
-def to_diagonals(x):
+def _orders(height, width, lead_size, mirrored):
+    """Each lead block's `ops.diagonal_order`, mirrored where `mirrored` says."""
+    mirrored = tuple(mirrored) if mirrored is not None else (False,) * lead_size
+    if len(mirrored) != lead_size:
+        raise ValueError(
+            f"Expected one `mirrored` flag per lead block ({lead_size}). Received: mirrored={mirrored}"
+        )
+    return [ops.diagonal_order(height, width, flag) for flag in mirrored]
+
+
+def to_diagonals(x, mirrored=None):
     """An image's diagonals: the columns of the skewed map, without its padding.
 
     Args:
-      x: `[*lead, batch, height, width, channels]`, static `lead`, height and
+      x: `[batch, height, width, *lead, channels]`, static `lead`, height and
         width.
+      mirrored: one bool per block of the flattened `lead` (default: all
+        False), to read that block's diagonals on the image mirrored left to
+        right: the gather that orders the pixels mirrors them for free.
 
     Returns:
       `height + width - 1` tensors `[*lead, length_d, batch, channels]`,
       diagonal `d`'s pixels `(i, d - i)`, `i` ascending (`ops.diagonal_order`).
     """
-    lead = list(x.shape[:-4])
-    height, width, channels = x.shape[-3], x.shape[-2], x.shape[-1]
-    indices, lengths = ops.diagonal_order(height, width)
-    x = tf.transpose(x, list(range(len(lead))) + [len(lead) + a for a in (1, 2, 0, 3)])
+    lead = list(x.shape[3:-1])
+    height, width, channels = x.shape[1], x.shape[2], x.shape[-1]
+    orders = _orders(height, width, math.prod(lead), mirrored)
+    x = tf.transpose(x, [3 + a for a in range(len(lead))] + [1, 2, 0, x.shape.rank - 1])
     x = tf.reshape(x, [-1, tf.shape(x)[-2], channels])  # [lead * H * W, B, C]
     # A gather along the leading axis copies whole [batch, channels] blocks.
-    x = ops.permute(x, _lead_indices(indices, math.prod(lead), height * width))
+    x = ops.permute(x, _block_indices([order for order, _ in orders], height * width))
     x = tf.reshape(x, lead + [height * width, tf.shape(x)[-2], channels])
-    return tf.split(x, lengths, axis=len(lead))
+    return tf.split(x, orders[0][1], axis=len(lead))
 
 
-def from_diagonals(diagonals, height, width):
-    """The inverse of `to_diagonals`: `[*lead, batch, height, width, channels]`."""
+def from_diagonals(diagonals, height, width, mirrored=None):
+    """The inverse of `to_diagonals`: `[batch, height, width, *lead, channels]`."""
     lead = list(diagonals[0].shape[:-3])
     channels = diagonals[0].shape[-1]
-    raster = ops.inverse_permutation(ops.diagonal_order(height, width)[0])
+    orders = _orders(height, width, math.prod(lead), mirrored)
+    raster = [ops.inverse_permutation(order) for order, _ in orders]
     x = tf.concat(diagonals, axis=len(lead))  # [*lead, H * W, B, C], diagonal order
     batch = tf.shape(x)[-2]
-    x = ops.permute(
-        tf.reshape(x, [-1, batch, channels]), _lead_indices(raster, math.prod(lead), height * width)
-    )
+    x = ops.permute(tf.reshape(x, [-1, batch, channels]), _block_indices(raster, height * width))
     x = tf.reshape(x, lead + [height, width, batch, channels])
-    return tf.transpose(x, list(range(len(lead))) + [len(lead) + a for a in (2, 0, 1, 3)])
+    rank = len(lead) + 4
+    return tf.transpose(x, [len(lead) + 2, len(lead), len(lead) + 1] + list(range(len(lead))) + [rank - 1])
 
 
 def diagonal_scan(gates, entering, kernel, width):
@@ -210,13 +225,17 @@ def diagonal_scan(gates, entering, kernel, width):
 # ops, and building them (and their gradient) once per layer took seconds
 # per layer. Its calls are inlined into the caller's graph when it runs.
 @tf.function(autograph=False)
-def _diagonal_lstm(gates, entering, kernel):
-    """`[*lead, batch, height, width, units]` hidden states from the input gates."""
-    height, width = gates.shape[-3], gates.shape[-2]
+def _diagonal_lstm(gates, entering, kernel, mirrored):
+    """`[batch, height, width, *lead, units]` hidden states from the input gates.
+
+    `gates` is `[batch, height, width, *lead, 4 * units]`; `mirrored` as in
+    `to_diagonals`.
+    """
+    height, width = gates.shape[1], gates.shape[2]
     kernel = tf.cast(kernel, gates.dtype)
     entering = tuple(tf.cast(state, gates.dtype) for state in entering)
-    hidden = diagonal_scan(to_diagonals(gates), entering, kernel, width)
-    return from_diagonals(hidden, height, width)
+    hidden = diagonal_scan(to_diagonals(gates, mirrored), entering, kernel, width)
+    return from_diagonals(hidden, height, width, mirrored)
 
 
 @register_serializable
@@ -287,7 +306,7 @@ class DiagonalLSTM(SpatialLSTM):
     def call(self, inputs):
         initial, kernel = self.recurrence_weights()
         entering = diagonal_entering_states(initial, kernel, inputs.shape[1])  # [H, h] each
-        return _diagonal_lstm(self.input_to_state(inputs), entering, kernel)
+        return _diagonal_lstm(self.input_to_state(inputs), entering, kernel, mirrored=(False,))
 
 
 @register_serializable
@@ -331,21 +350,24 @@ class DiagonalBiLSTM(keras.layers.Layer):
 
     def call(self, inputs):
         # Both directions run in one recurrence: half the sequential steps of
-        # running them one after the other.
+        # running them one after the other. Their `1 x 1` input-to-state
+        # convolutions commute with mirroring the image, so they are one
+        # matmul of the inputs, and the right-to-left direction reads its
+        # gates (and writes its states) in the mirror's diagonal order: no
+        # image is mirrored.
         directions = (self.left_to_right, self.right_to_left)
-        mirrored = tf.reverse(inputs, axis=[2])
-        gates = tf.stack(
-            [lstm.input_to_state(x) for lstm, x in zip(directions, (inputs, mirrored))]
-        )  # [2, B, H, W, 4h]
+        height, width = inputs.shape[1], inputs.shape[2]
+        gates = pointwise(inputs, [lstm.input_to_state for lstm in directions])  # [B, H, W, 8h]
+        gates = tf.reshape(gates, [-1, height, width, 2, NUM_GATES * self.units])
         (initial_left, kernel_left), (initial_right, kernel_right) = (
             lstm.recurrence_weights() for lstm in directions
         )
         initial = tuple(tf.stack(pair) for pair in zip(initial_left, initial_right))  # [2, h] each
         # [2, 2, h, 4h]: both directions' state-to-state gates are one matmul.
         kernel = tf.stack([kernel_left, kernel_right])
-        entering = diagonal_entering_states(initial, kernel, inputs.shape[1])  # [2, H, h] each
-        left, right = tf.unstack(_diagonal_lstm(gates, entering, kernel))  # [B, H, W, h] each
-        right = tf.reverse(right, axis=[2])
+        entering = diagonal_entering_states(initial, kernel, height)  # [2, H, h] each
+        hidden = _diagonal_lstm(gates, entering, kernel, mirrored=(False, True))  # [B, H, W, 2, h]
+        left, right = tf.unstack(hidden, axis=3)
         return left + ops.shift_down(right)  # Row r sees only rows < r of `right` (§3.2).
 
     def initial_cache(self, inputs, width):

@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from pixel_rnn_tf import masking
+from pixel_rnn_tf.ops import slice_along
 from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
@@ -99,13 +100,33 @@ class MaskedConv2D(keras.layers.Layer):
         )
 
     @property
+    def live_kernel_size(self):
+        """`(rows, columns)` of the kernel that `call` computes, from its top left.
+
+        Every mask zeroes the rows below the centre, and in a one-row kernel
+        the columns right of it: those taps are not computed. A `3 x 3`
+        kernel runs as `2 x 3`, a `7 x 7` as `4 x 7`, a `1 x 3` as `1 x 2`
+        (a tenth to a quarter faster on CPU, BENCHMARKS.md).
+        """
+        kernel_height, kernel_width = self.kernel_size
+        return kernel_height // 2 + 1, kernel_width if kernel_height > 1 else kernel_width // 2 + 1
+
+    @property
     def masked_kernel(self):
         """The kernel as used: `[kernel_height, kernel_width, in, filters]`."""
         kernel = ops.convert_to_tensor(self.kernel)
         return kernel * ops.cast(self.mask, kernel.dtype)
 
     def call(self, inputs):
-        outputs = ops.conv(inputs, self.masked_kernel, strides=1, padding="same")
+        if self.kernel_size == (1, 1):
+            return pointwise(inputs, [self])
+        top, side = self.kernel_size[0] // 2, self.kernel_size[1] // 2
+        live_height, live_width = self.live_kernel_size
+        kernel = slice_along(self.masked_kernel, 0, 0, live_height)
+        kernel = slice_along(kernel, 1, 0, live_width)
+        # "Same" padding for the taps that remain.
+        padded = tf.pad(inputs, [[0, 0], [top, 0], [side, live_width - side - 1], [0, 0]])
+        outputs = tf.nn.conv2d(padded, tf.cast(kernel, inputs.dtype), strides=1, padding="VALID")
         if self.use_bias:
             # A BiasAdd, not a broadcast add: Grappler fuses it into the
             # convolution (one oneDNN op, no second pass over the output), and
@@ -189,3 +210,46 @@ class MaskedConv2D(keras.layers.Layer):
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
         )
         return config
+
+
+def pointwise(inputs, convs):
+    """`1 x 1` `MaskedConv2D`s of the same inputs, as one matmul.
+
+    A `1 x 1` convolution is a matmul over the pixels. On CPU, oneDNN's
+    convolution and its backward filter pass ran at a half to a third of the
+    matmul's rate at this package's feature counts (BENCHMARKS.md, "Training
+    throughput"); and several convolutions of one input (the Diagonal
+    BiLSTM's two directions) are one larger matmul.
+
+    Args:
+      inputs: `[batch, height, width, in_features]`.
+      convs: built `MaskedConv2D` layers with `kernel_size == (1, 1)`.
+
+    Returns:
+      `[batch, height, width, filters]`, the convolutions' outputs
+      concatenated, `filters` the sum of theirs.
+    """
+    for conv in convs:
+        if conv.kernel_size != (1, 1):
+            raise ValueError(
+                "Expected 1 x 1 convolutions. "
+                f"Received: {conv.name} with kernel_size={conv.kernel_size}"
+            )
+    filters = sum(conv.filters for conv in convs)
+    features = inputs.shape[-1]
+    kernel = tf.concat(
+        [tf.reshape(tf.cast(conv.masked_kernel, inputs.dtype), [features, -1]) for conv in convs],
+        axis=-1,
+    )  # [in_features, filters]
+    flat = tf.matmul(tf.reshape(inputs, [-1, features]), kernel)
+    if any(conv.use_bias for conv in convs):
+        bias = tf.concat(
+            [
+                tf.cast(conv.bias, inputs.dtype) if conv.use_bias
+                else tf.zeros([conv.filters], inputs.dtype)
+                for conv in convs
+            ],
+            axis=0,
+        )
+        flat = tf.nn.bias_add(flat, bias)  # Fused into the matmul.
+    return tf.reshape(flat, tf.concat([tf.shape(inputs)[:-1], [filters]], axis=0))
