@@ -121,20 +121,39 @@ def _steps_per_second(step, steps, warmup=2):
     return steps / (time.perf_counter() - start), steps / (time.process_time() - cpu_start)
 
 
+def interleaved_rates(steps_by_name, steps, rounds, warmup=2):
+    """`{name: [(steps per second, per CPU-second), one per round]}`.
+
+    Each round times every step in turn, so that a change in the machine's
+    speed (other jobs on its host: 20 to 30% between runs on this one) falls
+    on all of them alike rather than on whichever ran during it.
+    """
+    for step in steps_by_name.values():
+        _steps_per_second(step, 0, warmup)
+    rates = {name: [] for name in steps_by_name}
+    for _ in range(rounds):
+        for name, step in steps_by_name.items():
+            rates[name].append(_steps_per_second(step, steps, warmup=0))
+    return rates
+
+
+def _train_step(model, batch_size):
+    images = _random_images(batch_size, model.config.image_shape, model.config.num_levels)
+    return lambda: model.train_on_batch(images, images)
+
+
 def images_per_second(model, batch_size, steps, warmup=2):
     """`(images per second, per CPU-second)` of `model.train_on_batch` on random images."""
-    images = _random_images(batch_size, model.config.image_shape, model.config.num_levels)
-    rates = _steps_per_second(lambda: model.train_on_batch(images, images), steps, warmup)
+    rates = _steps_per_second(_train_step(model, batch_size), steps, warmup)
     return tuple(batch_size * rate for rate in rates)
 
 
-def peer_images_per_second(image_shape, num_levels, filters, batch_size, steps):
-    """`(parameters, images per second, per CPU-second)` of the peer's compiled training step."""
+def _peer_step(image_shape, num_levels, filters, batch_size):
+    """`(parameters, step)`: the peer's compiled training step on random images."""
     dist = peer.pixel_cnn(image_shape, num_levels, filters)
     images = tf.constant(_random_images(batch_size, image_shape, num_levels), tf.float32)
     step = peer.train_step(dist)
-    rates = _steps_per_second(lambda: step(images).numpy(), steps)
-    return (peer.num_parameters(dist),) + tuple(batch_size * rate for rate in rates)
+    return peer.num_parameters(dist), lambda: step(images).numpy()
 
 
 def _jit_label(model):
@@ -144,41 +163,61 @@ def _jit_label(model):
 def measure(model, args, peak, warmup=2):
     """`(images/s, images/CPU-s, GFLOP per step, fraction of the conv peak per CPU-s)`."""
     rate, cpu_rate = images_per_second(model, args.batch_size, args.steps, warmup)
+    return (rate, cpu_rate) + _work(model, args, cpu_rate, peak)
+
+
+def _work(model, args, cpu_rate, peak):
+    """`(GFLOP per step, fraction of the conv peak per CPU-second)` at `cpu_rate` images/CPU-s."""
     flops = TRAIN_STEP_FLOPS_PER_FORWARD_FLOP * forward_flops(model) * args.batch_size
-    return rate, cpu_rate, flops / 1e9, flops * cpu_rate / args.batch_size / peak[1]
+    return flops / 1e9, flops * cpu_rate / args.batch_size / peak[1]
 
 
 def small_scale_rows(args, peak):
-    """The table at 28x28x1 and 32x32x3, `args.num_layers` x `args.hidden_units`."""
+    """The table at 28x28x1 and 32x32x3, `args.num_layers` x `args.hidden_units`.
+
+    Medians of `args.rounds` interleaved rounds (`interleaved_rates`); the
+    ratio is the median of each round's ratio to the first architecture.
+    """
     print(
+        f"(medians of {args.rounds} interleaved rounds of {args.steps} steps)\n"
         "| shape | arch | step | params | images/s | images/CPU-s | ratio to the first | "
         "GFLOP/step | % of conv peak |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.shapes.split(","):
         shape, levels = SHAPES[name]
-        baseline = None
+        models, steps = {}, {}
         for arch in args.archs.split(","):
             config = prt.ModelConfig(
                 arch=arch, image_shape=shape, num_levels=levels, num_layers=args.num_layers,
                 hidden_units=args.hidden_units, output_units=4 * args.hidden_units,
             )
-            model = training.compile_model(prt.build_model(config), jit_compile=args.jit_compile)
-            rate, cpu_rate, gflops, fraction = measure(model, args, peak)
-            baseline = baseline or rate
-            print(
-                f"| {'x'.join(map(str, shape))} | {arch} | {_jit_label(model)} | "
-                f"{model.count_params():,} | {rate:.1f} | {cpu_rate:.1f} | {rate / baseline:.2f} | "
-                f"{gflops:.2f} | {100 * fraction:.0f}% |",
-                flush=True,
+            models[arch] = training.compile_model(
+                prt.build_model(config), jit_compile=args.jit_compile
             )
+            steps[arch] = _train_step(models[arch], args.batch_size)
         if not args.skip_peer:
-            parameters, rate, cpu_rate = peer_images_per_second(
-                shape, levels, 2 * args.hidden_units, args.batch_size, args.steps
+            peer_parameters, steps["peer"] = _peer_step(
+                shape, levels, 2 * args.hidden_units, args.batch_size
             )
+        rates = interleaved_rates(steps, args.steps, args.rounds)
+        baseline = rates[next(iter(models))]
+        for arch, arch_rates in rates.items():
+            rate, cpu_rate = (args.batch_size * np.median(r) for r in zip(*arch_rates))
+            ratio = np.median([r[0] / b[0] for r, b in zip(arch_rates, baseline)])
+            prefix = f"| {'x'.join(map(str, shape))} | "
+            if arch == "peer":
+                print(
+                    f"{prefix}tfp tfd.PixelCNN (peer) | graph | {peer_parameters:,} | "
+                    f"{rate:.1f} | {cpu_rate:.1f} | {ratio:.2f} | - | - |",
+                    flush=True,
+                )
+                continue
+            model = models[arch]
+            gflops, fraction = _work(model, args, cpu_rate, peak)
             print(
-                f"| {'x'.join(map(str, shape))} | tfp tfd.PixelCNN (peer) | graph | {parameters:,} | "
-                f"{rate:.1f} | {cpu_rate:.1f} | {rate / baseline:.2f} | - | - |",
+                f"{prefix}{arch} | {_jit_label(model)} | {model.count_params():,} | {rate:.1f} | "
+                f"{cpu_rate:.1f} | {ratio:.2f} | {gflops:.2f} | {100 * fraction:.0f}% |",
                 flush=True,
             )
 
@@ -210,6 +249,10 @@ def main():
     parser.add_argument("--hidden_units", type=int, default=32)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument(
+        "--rounds", type=int, default=3,
+        help="Interleaved rounds of --steps per model at --scales=small; medians are reported.",
+    )
     parser.add_argument(
         "--jit_compile", action=argparse.BooleanOptionalAction, default=None,
         help="XLA-compile the training step (default: the package's, XLA on GPUs and TPUs only).",
