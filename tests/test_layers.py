@@ -51,7 +51,10 @@ def test_lstm_update_matches_equations():
 
 @pytest.mark.parametrize(
     "kernel_size,mask_type,channels",
-    [(3, "A", 3), ((1, 3), "B", 1), ((1, 5), "A", 3), ((3, 5), "B", 3), (7, "B", 3), (1, "A", 3), (1, "B", 1)],
+    [
+        (3, "A", 3), ((1, 3), "B", 1), ((1, 5), "A", 3), ((3, 5), "B", 3), (7, "B", 3),
+        (1, "A", 3), (1, "B", 1),
+    ],
 )
 def test_masked_conv_matches_reference(kernel_size, mask_type, channels):
     """The whole "same" convolution, though `call` computes only the live taps (or a matmul)."""
@@ -288,6 +291,8 @@ def test_diagonals_hold_their_pixels_and_round_trip(lead, mirrored):
         expected = np.stack([images[:, :, i, d - i] for i in rows], axis=1)  # [blocks, len, B, 3]
         np.testing.assert_array_equal(np.reshape(diagonal, expected.shape), expected)
     np.testing.assert_array_equal(from_diagonals(diagonals, height, width, mirrored), x)
+    with pytest.raises(ValueError, match=r"one `mirrored` flag per lead block"):
+        to_diagonals(tf.constant(x), (False,) * (len(blocks) + 1))
 
 
 def test_a_new_architecture_is_one_registered_block():

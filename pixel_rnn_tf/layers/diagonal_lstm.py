@@ -114,7 +114,8 @@ def _orders(height, width, lead_size, mirrored):
     mirrored = tuple(mirrored) if mirrored is not None else (False,) * lead_size
     if len(mirrored) != lead_size:
         raise ValueError(
-            f"Expected one `mirrored` flag per lead block ({lead_size}). Received: mirrored={mirrored}"
+            f"Expected one `mirrored` flag per lead block ({lead_size}). "
+            f"Received: mirrored={mirrored}"
         )
     return [ops.diagonal_order(height, width, flag) for flag in mirrored]
 
@@ -154,8 +155,8 @@ def from_diagonals(diagonals, height, width, mirrored=None):
     batch = tf.shape(x)[-2]
     x = ops.permute(tf.reshape(x, [-1, batch, channels]), _block_indices(raster, height * width))
     x = tf.reshape(x, lead + [height, width, batch, channels])
-    rank = len(lead) + 4
-    return tf.transpose(x, [len(lead) + 2, len(lead), len(lead) + 1] + list(range(len(lead))) + [rank - 1])
+    rows = len(lead)  # [*lead, H, W, B, C] -> [B, H, W, *lead, C]
+    return tf.transpose(x, [rows + 2, rows, rows + 1] + list(range(rows)) + [rows + 3])
 
 
 def diagonal_scan(gates, entering, kernel, width):
