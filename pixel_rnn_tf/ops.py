@@ -87,6 +87,11 @@ def slice_along(x, axis, begin, size):
     )
 
 
+def diagonal_rows(d, height, width):
+    """The rows `i` of diagonal `d`'s pixels `(i, d - i)` in a `height x width` image, a `range`."""
+    return range(max(0, d - width + 1), min(height - 1, d) + 1)
+
+
 def diagonal_order(height, width, mirrored=False):
     """The pixels of a `height x width` image, diagonal by diagonal.
 
@@ -107,7 +112,7 @@ def diagonal_order(height, width, mirrored=False):
     """
     indices, lengths = [], []
     for d in range(height + width - 1):
-        rows = range(max(0, d - width + 1), min(height - 1, d) + 1)
+        rows = diagonal_rows(d, height, width)
         columns = [width - 1 - d + i if mirrored else d - i for i in rows]
         indices.extend(i * width + j for i, j in zip(rows, columns))
         lengths.append(len(rows))

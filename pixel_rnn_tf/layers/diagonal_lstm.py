@@ -197,7 +197,8 @@ def diagonal_scan(gates, entering, kernel, width):
     outputs = []
     for d, diagonal_gates in enumerate(gates):
         previous_low, previous_high = low, high
-        low, high = max(0, d - width + 1), min(height - 1, d)
+        rows_d = ops.diagonal_rows(d, height, width)
+        low, high = rows_d[0], rows_d[-1]
         # The previous diagonal's rows `low - 1 .. high`: the upper
         # neighbours, and from row `low` on the left ones. Row `d` starts on
         # this diagonal: its left neighbour is padding, its entering state.
