@@ -12,7 +12,8 @@ pixels to its right in its own row.
 runs each diagonal (a column of the skewed map) on its pixels only.
 
 `slice_along` is the package's one way to slice a tensor that gradients
-flow through (see its docstring).
+flow through, and `gather_partitions` (with its inverse,
+`stitch_partitions`) its one way to gather (see their docstrings).
 
 The other functions take `[batch, height, width, channels]` tensors of any dtype,
 use a constant number of ops whatever the image size (no Python loop over
@@ -119,35 +120,51 @@ def diagonal_order(height, width, mirrored=False):
     return indices, lengths
 
 
-def inverse_permutation(permutation):
-    """The list `inverse` with `inverse[permutation[k]] == k`."""
-    inverse = [0] * len(permutation)
-    for position, index in enumerate(permutation):
-        inverse[index] = position
-    return inverse
+def gather_partitions(x, indices):
+    """`[tf.gather(x, i) for i in indices]`, whose gradient is one `stitch_partitions`.
 
-
-def permute(x, permutation):
-    """`x`'s slices along axis 0 in the order `permutation`, a gather.
-
-    Its gradient is the gather of the inverse permutation; `tf.gather`'s is a
-    scatter (a segment sum), which, for the Diagonal BiLSTM's diagonals,
-    cost three times the gather it undoes.
+    For `indices` that together name each slice of `x` along axis 0 exactly
+    once: the partitions are then a permutation of `x`, and their gradient
+    puts the upstream gradients back in place. `tf.gather`'s own gradient
+    would be a scatter (a segment sum) per partition, which for the Diagonal
+    BiLSTM's diagonals cost three times the gather it undoes.
 
     Args:
-      x: a tensor whose axis 0 has `len(permutation)` elements.
-      permutation: a permutation of `range(x.shape[0])`, a list of ints.
+      x: a tensor `[rows, ...]`.
+      indices: int32 tensors of any shapes, together a permutation of
+        `range(rows)`.
 
     Returns:
-      `tf.gather(x, permutation)`.
+      One tensor `indices[k].shape + x.shape[1:]` per index tensor.
     """
-    permutation, inverse = list(permutation), inverse_permutation(permutation)
+    indices = list(indices)
 
     @tf.custom_gradient
     def gather(x):
-        return tf.gather(x, permutation), lambda upstream: tf.gather(upstream, inverse)
+        def gradient(*upstream):
+            return tf.reshape(stitch_partitions(indices, upstream), tf.shape(x))
+
+        return [tf.gather(x, index) for index in indices], gradient
 
     return gather(x)
+
+
+def stitch_partitions(indices, partitions):
+    """The inverse of `gather_partitions`: `[rows, ...]` from its partitions.
+
+    A `ParallelDynamicStitch`: the indices are a permutation, so the rows can
+    be written in parallel; its registered gradient is a gather per
+    partition. XLA compiles it where the indices are compile-time constants
+    or computed from static shapes.
+
+    Args:
+      indices: as in `gather_partitions`.
+      partitions: one tensor `indices[k].shape + [...]` per index tensor.
+
+    Returns:
+      A tensor `[rows, ...]`, row `indices[k][p]` from `partitions[k][p]`.
+    """
+    return tf.raw_ops.ParallelDynamicStitch(indices=list(indices), data=list(partitions))
 
 
 def skew(x):

@@ -252,19 +252,25 @@ def test_diagonal_order_is_the_skewed_columns_without_padding(height, width):
     assert mirrored_lengths == lengths
 
 
-def test_permute_is_a_gather_with_a_gather_gradient():
-    x = tf.constant(random_images((5, 2, 3)))
-    permutation = [3, 0, 4, 1, 2]
-    upstream = tf.constant(random_images((5, 2, 3), seed=1))
+def test_gather_partitions_are_gathers_with_a_stitch_gradient():
+    x = tf.constant(random_images((6, 2, 3)))
+    indices = [tf.constant([[3], [0]]), tf.constant([5, 1, 4]), tf.constant([2])]
+    upstream = [
+        tf.constant(random_images(tuple(index.shape) + (2, 3), seed=seed))
+        for seed, index in enumerate(indices)
+    ]
     results = []
-    for gather in (ops.permute, tf.gather):
+    for gather in (ops.gather_partitions, lambda x, indices: [tf.gather(x, i) for i in indices]):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = gather(x, permutation)
-        results.append((y, tape.gradient(y, x, output_gradients=upstream)))
-    (y, gradient), (expected_y, expected_gradient) = results
-    np.testing.assert_array_equal(y, expected_y)
+            partitions = gather(x, indices)
+        results.append((partitions, tape.gradient(partitions, x, output_gradients=upstream)))
+    (partitions, gradient), (expected, expected_gradient) = results
+    for partition, expected_partition in zip(partitions, expected):
+        np.testing.assert_array_equal(partition, expected_partition)
     np.testing.assert_array_equal(gradient, tf.convert_to_tensor(expected_gradient))
+    # The stitch is the inverse.
+    np.testing.assert_array_equal(ops.stitch_partitions(indices, partitions), x)
 
 
 @pytest.mark.parametrize("arch", prt.configs.ARCHITECTURES + ("multiscale",))

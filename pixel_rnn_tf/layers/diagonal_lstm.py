@@ -18,10 +18,12 @@ from pixel_rnn_tf.registry import register_serializable
 def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
     """The `2 x 1` state-to-state convolution of a skewed column.
 
-    One matmul whatever the leading dims: the recurrent step of `call` is
-    sequential, so it pays off to give the matmul all the rows of all the
-    images (and of both directions) at once rather than many small batched
-    products.
+    One plain matmul per lead block (direction), of all the rows of all the
+    images at once: the recurrent step of `call` is sequential, so each
+    product should be as large as it can be. Not one batched matmul over the
+    blocks: at these sizes oneDNN's batched matmul took three times the op
+    time of the plain ones it replaces (BENCHMARKS.md, "Training
+    throughput").
 
     Args:
       hidden: `[*lead, ..., units]`, the previous column's hidden state, its
@@ -54,8 +56,13 @@ def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
         shape[shape.index(None)] = -1
     elif None in shape:
         shape = [tf.shape(pairs)[a] if size is None else size for a, size in enumerate(shape)]
-    flat = tf.reshape(pairs, shape[:lead] + [-1, 2 * units])  # [*lead, N, 2h]
-    products = tf.matmul(flat, tf.reshape(kernel, kernel.shape[:lead] + [2 * units, gates]))
+    flat = tf.reshape(pairs, [-1, 2 * units])  # [lead N, 2h], block-major
+    kernel = tf.reshape(kernel, [-1, 2 * units, gates])  # [lead, 2h, 4h]
+    if kernel.shape[0] == 1:
+        products = tf.matmul(flat, kernel[0])
+    else:
+        blocks = zip(tf.split(flat, kernel.shape[0]), tf.unstack(kernel))
+        products = tf.concat([tf.matmul(block, k) for block, k in blocks], axis=0)
     return tf.reshape(products, shape[:-1] + [gates])  # [*lead, ..., rows', 4h]
 
 
@@ -104,11 +111,6 @@ def diagonal_entering_states(initial_state, kernel, height):
     return tuple(entering)
 
 
-def _block_indices(orders, length):
-    """Block `b`'s indices `orders[b]` offset into consecutive blocks of `length`."""
-    return [block * length + index for block, order in enumerate(orders) for index in order]
-
-
 def _orders(height, width, lead_size, mirrored):
     """Each lead block's `ops.diagonal_order`, mirrored where `mirrored` says."""
     mirrored = tuple(mirrored) if mirrored is not None else (False,) * lead_size
@@ -120,8 +122,28 @@ def _orders(height, width, lead_size, mirrored):
     return [ops.diagonal_order(height, width, flag) for flag in mirrored]
 
 
+def _diagonal_rows(batch, height, width, lead_size, mirrored):
+    """Each diagonal's rows of a map flattened to `[batch * height * width * lead, channels]`.
+
+    Returns:
+      One int32 tensor `[lead, length_d, batch]` per diagonal: pixel `p` of
+      block `l` of image `b` is row `(b * height * width + p) * lead + l`.
+    """
+    orders = _orders(height, width, lead_size, mirrored)
+    pixels = tf.constant(
+        [[index * lead_size + block for index in order] for block, (order, _) in enumerate(orders)],
+        tf.int32,
+    )  # [lead, H * W], diagonal order
+    images = tf.range(batch, dtype=tf.int32) * (height * width * lead_size)  # [B]
+    rows = pixels[:, :, None] + images  # [lead, H * W, B]
+    return tf.split(rows, orders[0][1], axis=1)
+
+
 def to_diagonals(x, mirrored=None):
     """An image's diagonals: the columns of the skewed map, without its padding.
+
+    One gather per diagonal, straight from `x`'s own layout (no transpose),
+    and one stitch as their gradient (`ops.gather_partitions`).
 
     Args:
       x: `[batch, height, width, *lead, channels]`, static `lead`, height and
@@ -136,27 +158,31 @@ def to_diagonals(x, mirrored=None):
     """
     lead = list(x.shape[3:-1])
     height, width, channels = x.shape[1], x.shape[2], x.shape[-1]
-    orders = _orders(height, width, math.prod(lead), mirrored)
-    x = tf.transpose(x, [3 + a for a in range(len(lead))] + [1, 2, 0, x.shape.rank - 1])
-    x = tf.reshape(x, [-1, tf.shape(x)[-2], channels])  # [lead * H * W, B, C]
-    # A gather along the leading axis copies whole [batch, channels] blocks.
-    x = ops.permute(x, _block_indices([order for order, _ in orders], height * width))
-    x = tf.reshape(x, lead + [height * width, tf.shape(x)[-2], channels])
-    return tf.split(x, orders[0][1], axis=len(lead))
+    batch = tf.shape(x)[0]
+    rows = _diagonal_rows(batch, height, width, math.prod(lead), mirrored)
+    diagonals = ops.gather_partitions(tf.reshape(x, [-1, channels]), rows)
+    return [
+        tf.reshape(diagonal, lead + [index.shape[1], batch, channels])
+        for diagonal, index in zip(diagonals, rows)
+    ]
 
 
 def from_diagonals(diagonals, height, width, mirrored=None):
-    """The inverse of `to_diagonals`: `[batch, height, width, *lead, channels]`."""
+    """The inverse of `to_diagonals`: `[batch, height, width, *lead, channels]`.
+
+    One stitch (`ops.stitch_partitions`), whose gradient is a gather per
+    diagonal.
+    """
     lead = list(diagonals[0].shape[:-3])
     channels = diagonals[0].shape[-1]
-    orders = _orders(height, width, math.prod(lead), mirrored)
-    raster = [ops.inverse_permutation(order) for order, _ in orders]
-    x = tf.concat(diagonals, axis=len(lead))  # [*lead, H * W, B, C], diagonal order
-    batch = tf.shape(x)[-2]
-    x = ops.permute(tf.reshape(x, [-1, batch, channels]), _block_indices(raster, height * width))
-    x = tf.reshape(x, lead + [height, width, batch, channels])
-    rows = len(lead)  # [*lead, H, W, B, C] -> [B, H, W, *lead, C]
-    return tf.transpose(x, [rows + 2, rows, rows + 1] + list(range(rows)) + [rows + 3])
+    batch = tf.shape(diagonals[0])[-2]
+    rows = _diagonal_rows(batch, height, width, math.prod(lead), mirrored)
+    partitions = [
+        tf.reshape(diagonal, [-1, index.shape[1], batch, channels])
+        for diagonal, index in zip(diagonals, rows)
+    ]  # [lead, length_d, B, C] each, as `rows`
+    x = ops.stitch_partitions(rows, partitions)  # [B * H * W * lead, C]
+    return tf.reshape(x, [-1, height, width] + lead + [channels])
 
 
 def diagonal_scan(gates, entering, kernel, width):
