@@ -5,8 +5,64 @@ import tensorflow as tf
 from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
 from pixel_rnn_tf.layers.spatial_lstm import lstm_update
+from pixel_rnn_tf.layers.spatial_lstm import recurrence
 from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
+
+
+def row_state_to_state(hidden, kernel, padding="SAME"):
+    """The width-`k` 1-D state-to-state convolution of a row, as one matmul.
+
+    A conv1d per recurrent step costs more in dispatch and, under XLA, in
+    its gradient than the `[batch * width', k * h] x [k * h, 4h]` matmul of
+    the row's `k` shifted copies (the sequential part of the Row LSTM is
+    these small products, §3.1).
+
+    Args:
+      hidden: `[batch, width, units]`: whole rows ("SAME", in `call`), or
+        the `k` columns above a pixel ("VALID", its step).
+      kernel: `[k, units, 4 * units]`, `k` odd.
+      padding: "SAME" or "VALID".
+
+    Returns:
+      `[batch, width', 4 * units]`.
+    """
+    kernel_width, units, gates = kernel.shape
+    kernel = tf.cast(kernel, hidden.dtype)
+    if padding == "SAME":
+        side = kernel_width // 2
+        hidden = tf.pad(hidden, [[0, 0], [side, side], [0, 0]])  # [B, W + 2 side, h]
+    width = hidden.shape[1] - kernel_width + 1
+    windows = hidden if width == 1 else tf.concat(
+        [ops.slice_along(hidden, 1, d, width) for d in range(kernel_width)], axis=-1
+    )  # [B, W', k h]: column j holds input columns j .. j + k - 1.
+    flat = tf.reshape(windows, [-1, kernel_width * units])  # [B W', k h]
+    products = tf.matmul(flat, tf.reshape(kernel, [kernel_width * units, gates]))
+    return tf.reshape(products, [-1, width, gates])  # [B, W', 4h]
+
+
+# A function, traced once for all the layers of a model (they share their
+# shapes), and its gradient with it: the rows are unrolled, and building
+# them (and their gradient) once per layer would multiply the trace time.
+# Its calls are inlined into the caller's graph when it runs.
+@tf.function(autograph=False)
+def _row_lstm(gates, initial_state, kernel):
+    """`[batch, height, width, units]` hidden states from the input gates `[..., 4 * units]`.
+
+    `initial_state`: `(hidden, cell)`, each `[units]`; `kernel`: the
+    state-to-state kernel `[k, units, 4 * units]`.
+    """
+    # A split along the rows and a concat back, not an unstack and a stack:
+    # those copy a row at a time, at about half the split's rate here.
+    rows = [tf.squeeze(row, 1) for row in tf.split(gates, gates.shape[1], axis=1)]  # [B, W, 4h]
+    shape = tf.concat([tf.shape(rows[0])[:-1], [kernel.shape[1]]], axis=0)
+    initial_state = tuple(
+        tf.broadcast_to(tf.cast(state, gates.dtype), shape) for state in initial_state
+    )
+    hidden, _ = recurrence(
+        rows, initial_state, lambda hidden: row_state_to_state(hidden, kernel), unroll=True
+    )
+    return tf.concat([tf.expand_dims(row, 1) for row in hidden], axis=1)  # [B, H, W, h]
 
 
 @register_serializable
@@ -51,40 +107,25 @@ class RowLSTM(SpatialLSTM):
         self.state_width = kernel_width
 
     def state_to_state(self, hidden, padding="SAME", kernel=None):
-        """The width-`k` 1-D state-to-state convolution as one matmul.
-
-        A conv1d per recurrent step costs more in dispatch and, under XLA,
-        in its gradient than the `[batch * width', k * h] x [k * h, 4h]`
-        matmul of the row's `k` shifted copies (the sequential part of the
-        Row LSTM is these small products, §3.1).
+        """The width-`k` state-to-state convolution (`row_state_to_state`).
 
         Args:
-          hidden: `[batch, width, units]`: whole rows ("SAME", in `call`),
-            or the `k` columns above a pixel ("VALID", its step).
+          hidden: `[batch, width, units]`: whole rows ("SAME"), or the `k`
+            columns above a pixel ("VALID", its step).
           padding: "SAME" or "VALID".
           kernel: `state_kernel` as read once for many steps; default: the layer's.
 
         Returns:
           `[batch, width', 4 * units]`.
         """
-        kernel = tf.cast(self.state_kernel if kernel is None else kernel, hidden.dtype)
-        if padding == "SAME":
-            side = self.kernel_width // 2
-            hidden = tf.pad(hidden, [[0, 0], [side, side], [0, 0]])  # [B, W + 2 side, h]
-        width = hidden.shape[1] - self.kernel_width + 1
-        windows = hidden if width == 1 else tf.concat(
-            [ops.slice_along(hidden, 1, d, width) for d in range(self.kernel_width)], axis=-1
-        )  # [B, W', k h]: column j holds input columns j .. j + k - 1.
-        flat = tf.reshape(windows, [-1, self.kernel_width * self.units])  # [B W', k h]
-        gates = tf.matmul(flat, tf.reshape(kernel, [self.kernel_width * self.units, -1]))
-        return tf.reshape(gates, [-1, width, kernel.shape[-1]])  # [B, W', 4h]
+        return row_state_to_state(hidden, self.state_kernel if kernel is None else kernel, padding)
 
     def call(self, inputs):
-        gates = self.input_to_state(inputs)  # [B, H, W, 4h]
-        rows = tf.transpose(gates, [1, 0, 2, 3])  # [H, B, W, 4h]
-        shape = tf.shape(gates)
-        hidden = self.scan(rows, tf.stack([shape[0], shape[2]]))  # [H, B, W, h]
-        return tf.transpose(hidden, [1, 0, 2, 3])  # [B, H, W, h]
+        initial_state = (
+            tf.convert_to_tensor(self.initial_hidden), tf.convert_to_tensor(self.initial_cell)
+        )
+        kernel = tf.convert_to_tensor(self.state_kernel)
+        return _row_lstm(self.input_to_state(inputs), initial_state, kernel)
 
     def initial_cache(self, inputs, width):
         batch = tf.shape(inputs)[0]

@@ -46,28 +46,40 @@ def lstm_cell(input_gates, hidden, cell, state_to_state):
     return lstm_update(input_gates + state_to_state(hidden), cell)
 
 
-def recurrence(input_gates, initial_state, state_to_state):
-    """The one LSTM recurrence of the package, over a leading `steps` axis.
+def recurrence(input_gates, initial_state, state_to_state, unroll=False):
+    """The one LSTM recurrence of the package.
 
-    A `tf.scan`: its step is traced once. Unrolled, a training step of the
-    Row LSTM ran about 5% faster but took four times longer to trace
-    (BENCHMARKS.md, "Training throughput").
+    A `tf.scan` by default: its step is traced once, and the sampler's
+    row-long recurrences stay small loops under XLA. Unrolled, there is no
+    loop to run: no tensor lists to push and pop and no zeros for their
+    gradients, which in a Row LSTM layer's forward and backward cost about a
+    sixth of its op time (BENCHMARKS.md, "Training throughput"). The layers
+    that unroll trace the unrolled loop once per model in a `tf.function`.
 
     Args:
-      input_gates: `[steps, ..., 4 * units]`, the input-to-state gates.
+      input_gates: `[steps, ..., 4 * units]`, the input-to-state gates; with
+        `unroll`, a sequence of the steps' `[..., 4 * units]`.
       initial_state: `(hidden, cell)`, each `[..., units]`.
       state_to_state: maps the previous step's hidden state `[..., units]`
         to gate pre-activations `[..., 4 * units]`.
+      unroll: bool, a Python loop over the steps instead of a `tf.scan`.
 
     Returns:
-      `(hidden, cell)`, the states after every step, each `[steps, ..., units]`.
+      `(hidden, cell)`, the states after every step, each
+      `[steps, ..., units]`; with `unroll`, two lists of `[..., units]`.
     """
 
     def step(state, gates):
         hidden, cell = state
         return lstm_cell(gates, hidden, cell, state_to_state)
 
-    return tf.scan(step, input_gates, initializer=initial_state)
+    if not unroll:
+        return tf.scan(step, input_gates, initializer=initial_state)
+    states = [initial_state]
+    for gates in input_gates:
+        states.append(step(states[-1], gates))
+    hidden, cell = zip(*states[1:])
+    return list(hidden), list(cell)
 
 
 class SpatialLSTM(keras.layers.Layer):
@@ -140,20 +152,6 @@ class SpatialLSTM(keras.layers.Layer):
           `[batch, length', 4 * units]`.
         """
         raise NotImplementedError
-
-    def scan(self, input_gates, batch_shape):
-        """Runs the recurrence over the leading axis of `input_gates`.
-
-        Args:
-          input_gates: `[steps, batch, length, 4 * units]`.
-          batch_shape: `[batch, length]`, int32.
-
-        Returns:
-          The hidden states `[steps, batch, length, units]`.
-        """
-
-        hidden, _ = recurrence(input_gates, self.initial_state(batch_shape), self.state_to_state)
-        return hidden
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
