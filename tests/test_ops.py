@@ -275,7 +275,7 @@ def test_gather_partitions_are_gathers_with_a_stitch_gradient():
 
 @pytest.mark.parametrize("arch", prt.configs.ARCHITECTURES + ("multiscale",))
 def test_training_gradient_holds_no_scatter_gradient(arch):
-    # `ops.slice_along`'s and `ops.permute`'s reason: a regression here
+    # `ops.slice_along`'s and `ops.gather_partitions`'s reason: a regression here
     # costs up to 1.9x in training speed, which no test times. A gather's
     # gradient is a scatter too (a segment sum).
     if arch == "multiscale":
