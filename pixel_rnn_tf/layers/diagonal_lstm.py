@@ -5,12 +5,14 @@ import math
 import keras
 import tensorflow as tf
 
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.masked_conv import pointwise
 from pixel_rnn_tf.layers.spatial_lstm import NUM_GATES
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
 from pixel_rnn_tf.layers.spatial_lstm import lstm_cell
 from pixel_rnn_tf.layers.spatial_lstm import recurrence
+from pixel_rnn_tf.layers.spatial_lstm import traced_once_per_model
 from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
@@ -23,7 +25,8 @@ def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
     product should be as large as it can be. Not one batched matmul over the
     blocks: at these sizes oneDNN's batched matmul took three times the op
     time of the plain ones it replaces (BENCHMARKS.md, "Training
-    throughput").
+    throughput"). Where XLA compiles it (`compat.in_xla_context`), one
+    batched matmul, which XLA compiled faster.
 
     Args:
       hidden: `[*lead, ..., units]`, the previous column's hidden state, its
@@ -56,10 +59,12 @@ def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
         shape[shape.index(None)] = -1
     elif None in shape:
         shape = [tf.shape(pairs)[a] if size is None else size for a, size in enumerate(shape)]
-    flat = tf.reshape(pairs, [-1, 2 * units])  # [lead N, 2h], block-major
     kernel = tf.reshape(kernel, [-1, 2 * units, gates])  # [lead, 2h, 4h]
+    flat = tf.reshape(pairs, [-1, 2 * units])  # [lead N, 2h], block-major
     if kernel.shape[0] == 1:
         products = tf.matmul(flat, kernel[0])
+    elif compat.in_xla_context():
+        products = tf.matmul(tf.reshape(flat, [kernel.shape[0], -1, 2 * units]), kernel)
     else:
         blocks = zip(tf.split(flat, kernel.shape[0]), tf.unstack(kernel))
         products = tf.concat([tf.matmul(block, k) for block, k in blocks], axis=0)
@@ -122,28 +127,40 @@ def _orders(height, width, lead_size, mirrored):
     return [ops.diagonal_order(height, width, flag) for flag in mirrored]
 
 
-def _diagonal_rows(batch, height, width, lead_size, mirrored):
-    """Each diagonal's rows of a map flattened to `[batch * height * width * lead, channels]`.
+def _permutations(batch, height, width, lead_size, mirrored):
+    """The row permutations of `to_diagonals` and `from_diagonals`, and the diagonals' lengths.
+
+    A map `[batch, height, width, lead, channels]` flattens to rows
+    `(b * height * width + p) * lead + l`; its diagonals, concatenated
+    `[lead, height * width, batch, channels]`, to rows
+    `(l * height * width + k) * batch + b`, `k` the pixel's position in
+    its block's diagonal order.
 
     Returns:
-      One int32 tensor `[lead, length_d, batch]` per diagonal: pixel `p` of
-      block `l` of image `b` is row `(b * height * width + p) * lead + l`.
+      `(to_diagonals, from_diagonals, lengths)`: two int32 `[batch * height
+      * width * lead]`, each the other's inverse, and the `height + width -
+      1` diagonals' lengths.
     """
     orders = _orders(height, width, lead_size, mirrored)
-    pixels = tf.constant(
-        [[index * lead_size + block for index in order] for block, (order, _) in enumerate(orders)],
-        tf.int32,
-    )  # [lead, H * W], diagonal order
-    images = tf.range(batch, dtype=tf.int32) * (height * width * lead_size)  # [B]
-    rows = pixels[:, :, None] + images  # [lead, H * W, B]
-    return tf.split(rows, orders[0][1], axis=1)
+    pixels = height * width
+    order = tf.constant([order for order, _ in orders], tf.int32)  # [lead, H * W]: k -> p
+    position = tf.constant(
+        [ops.inverse_permutation(order) for order, _ in orders], tf.int32
+    )  # [lead, H * W]: p -> k
+    images = tf.range(batch, dtype=tf.int32)
+    blocks = tf.range(lead_size, dtype=tf.int32)
+    to_diagonals = (images * pixels + order[:, :, None]) * lead_size + blocks[:, None, None]
+    from_diagonals = (blocks * pixels + tf.transpose(position)) * batch + images[:, None, None]
+    return tf.reshape(to_diagonals, [-1]), tf.reshape(from_diagonals, [-1]), orders[0][1]
 
 
 def to_diagonals(x, mirrored=None):
     """An image's diagonals: the columns of the skewed map, without its padding.
 
-    One gather per diagonal, straight from `x`'s own layout (no transpose),
-    and one stitch as their gradient (`ops.gather_partitions`).
+    Straight from `x`'s own layout, no transpose: on CPU one gather per
+    diagonal, whose gradient is one stitch (`ops.gather_partitions`); where
+    XLA compiles, one gather, whose gradient is the inverse gather
+    (`ops.permute`), then a split.
 
     Args:
       x: `[batch, height, width, *lead, channels]`, static `lead`, height and
@@ -159,30 +176,43 @@ def to_diagonals(x, mirrored=None):
     lead = list(x.shape[3:-1])
     height, width, channels = x.shape[1], x.shape[2], x.shape[-1]
     batch = tf.shape(x)[0]
-    rows = _diagonal_rows(batch, height, width, math.prod(lead), mirrored)
-    diagonals = ops.gather_partitions(tf.reshape(x, [-1, channels]), rows)
+    forward, inverse, lengths = _permutations(batch, height, width, math.prod(lead), mirrored)
+    x = tf.reshape(x, [-1, channels])
+    if compat.in_xla_context():
+        x = ops.permute(x, forward, inverse)  # [lead * H * W * B, C]
+        return tf.split(tf.reshape(x, lead + [height * width, batch, channels]), lengths, len(lead))
+    rows = _diagonal_rows(forward, lead, height, width, lengths)
     return [
-        tf.reshape(diagonal, lead + [index.shape[1], batch, channels])
-        for diagonal, index in zip(diagonals, rows)
+        tf.reshape(diagonal, lead + [length, batch, channels])
+        for diagonal, length in zip(ops.gather_partitions(x, rows), lengths)
     ]
 
 
 def from_diagonals(diagonals, height, width, mirrored=None):
     """The inverse of `to_diagonals`: `[batch, height, width, *lead, channels]`.
 
-    One stitch (`ops.stitch_partitions`), whose gradient is a gather per
-    diagonal.
+    On CPU one stitch (`ops.stitch_partitions`), whose gradient is a gather
+    per diagonal; where XLA compiles, a concat and one gather (`ops.permute`).
     """
     lead = list(diagonals[0].shape[:-3])
     channels = diagonals[0].shape[-1]
     batch = tf.shape(diagonals[0])[-2]
-    rows = _diagonal_rows(batch, height, width, math.prod(lead), mirrored)
-    partitions = [
-        tf.reshape(diagonal, [-1, index.shape[1], batch, channels])
-        for diagonal, index in zip(diagonals, rows)
-    ]  # [lead, length_d, B, C] each, as `rows`
-    x = ops.stitch_partitions(rows, partitions)  # [B * H * W * lead, C]
-    return tf.reshape(x, [-1, height, width] + lead + [channels])
+    forward, inverse, lengths = _permutations(batch, height, width, math.prod(lead), mirrored)
+    if compat.in_xla_context():
+        x = tf.concat(diagonals, axis=len(lead))  # [*lead, H * W, B, C], diagonal order
+        x = ops.permute(tf.reshape(x, [-1, channels]), inverse, forward)
+    else:
+        rows = _diagonal_rows(forward, lead, height, width, lengths)
+        x = ops.stitch_partitions(
+            rows, [tf.reshape(diagonal, [-1, channels]) for diagonal in diagonals]
+        )
+    return tf.reshape(x, [-1, height, width] + lead + [channels])  # From [B * H * W * lead, C].
+
+
+def _diagonal_rows(forward, lead, height, width, lengths):
+    """`forward` (`_permutations`) split by diagonal: int32 `[lead * length_d * batch]` each."""
+    rows = tf.split(tf.reshape(forward, [math.prod(lead), height * width, -1]), lengths, axis=1)
+    return [tf.reshape(index, [-1]) for index in rows]
 
 
 def diagonal_scan(gates, entering, kernel, width):
@@ -248,11 +278,7 @@ def diagonal_scan(gates, entering, kernel, width):
     return outputs
 
 
-# A function, traced once for all the layers of a model (they share their
-# shapes), and its gradient with it: unrolled, the diagonals are thousands of
-# ops, and building them (and their gradient) once per layer took seconds
-# per layer. Its calls are inlined into the caller's graph when it runs.
-@tf.function(autograph=False)
+@traced_once_per_model
 def _diagonal_lstm(gates, entering, kernel, mirrored):
     """`[batch, height, width, *lead, units]` hidden states from the input gates.
 

@@ -2,10 +2,12 @@
 
 import tensorflow as tf
 
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
 from pixel_rnn_tf.layers.spatial_lstm import lstm_update
 from pixel_rnn_tf.layers.spatial_lstm import recurrence
+from pixel_rnn_tf.layers.spatial_lstm import traced_once_per_model
 from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
@@ -41,27 +43,30 @@ def row_state_to_state(hidden, kernel, padding="SAME"):
     return tf.reshape(products, [-1, width, gates])  # [B, W', 4h]
 
 
-# A function, traced once for all the layers of a model (they share their
-# shapes), and its gradient with it: the rows are unrolled, and building
-# them (and their gradient) once per layer would multiply the trace time.
-# Its calls are inlined into the caller's graph when it runs.
-@tf.function(autograph=False)
+@traced_once_per_model
 def _row_lstm(gates, initial_state, kernel):
     """`[batch, height, width, units]` hidden states from the input gates `[..., 4 * units]`.
 
     `initial_state`: `(hidden, cell)`, each `[units]`; `kernel`: the
-    state-to-state kernel `[k, units, 4 * units]`.
+    state-to-state kernel `[k, units, 4 * units]`. Unrolled in the plain
+    graph; a `tf.scan` where XLA compiles it (`compat.in_xla_context`).
     """
+    shape = tf.concat([tf.shape(gates)[:1], tf.shape(gates)[2:3], [kernel.shape[1]]], axis=0)
+    initial_state = tuple(
+        tf.broadcast_to(tf.cast(state, gates.dtype), shape) for state in initial_state
+    )  # [B, W, h] each
+
+    def state_to_state(hidden):
+        return row_state_to_state(hidden, kernel)
+
+    if compat.in_xla_context():
+        rows = tf.transpose(gates, [1, 0, 2, 3])  # [H, B, W, 4h]
+        hidden, _ = recurrence(rows, initial_state, state_to_state)
+        return tf.transpose(hidden, [1, 0, 2, 3])
     # A split along the rows and a concat back, not an unstack and a stack:
     # those copy a row at a time, at about half the split's rate here.
     rows = [tf.squeeze(row, 1) for row in tf.split(gates, gates.shape[1], axis=1)]  # [B, W, 4h]
-    shape = tf.concat([tf.shape(rows[0])[:-1], [kernel.shape[1]]], axis=0)
-    initial_state = tuple(
-        tf.broadcast_to(tf.cast(state, gates.dtype), shape) for state in initial_state
-    )
-    hidden, _ = recurrence(
-        rows, initial_state, lambda hidden: row_state_to_state(hidden, kernel), unroll=True
-    )
+    hidden, _ = recurrence(rows, initial_state, state_to_state, unroll=True)
     return tf.concat([tf.expand_dims(row, 1) for row in hidden], axis=1)  # [B, H, W, h]
 
 

@@ -1,12 +1,34 @@
 """The LSTM recurrence shared by the Row LSTM and the Diagonal LSTM (§3.1, §3.2)."""
 
+import functools
+
 import keras
 import tensorflow as tf
 
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import masking
 from pixel_rnn_tf.layers.masked_conv import MaskedConv2D
 
 NUM_GATES = 4  # [o, f, i, g], in that order (§3.1).
+
+
+def traced_once_per_model(function):
+    """`function` as a `tf.function` in the plain graph, and inline where XLA compiles.
+
+    The recurrent layers' loops are unrolled, thousands of ops: as a
+    `tf.function` they are traced (with their gradient) once for all the
+    layers of a model, which share their shapes, and the calls are inlined
+    into the caller's graph when it runs. Where XLA compiles the training
+    step (`compat.in_xla_context`), the nested function and its gradient
+    took XLA longer to compile than the same ops inline (BENCHMARKS.md).
+    """
+    traced = tf.function(function, autograph=False)
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        return (function if compat.in_xla_context() else traced)(*args, **kwargs)
+
+    return call
 
 
 def lstm_update(gates, cell):
@@ -54,7 +76,8 @@ def recurrence(input_gates, initial_state, state_to_state, unroll=False):
     loop to run: no tensor lists to push and pop and no zeros for their
     gradients, which in a Row LSTM layer's forward and backward cost about a
     sixth of its op time (BENCHMARKS.md, "Training throughput"). The layers
-    that unroll trace the unrolled loop once per model in a `tf.function`.
+    that unroll trace the unrolled loop once per model
+    (`traced_once_per_model`).
 
     Args:
       input_gates: `[steps, ..., 4 * units]`, the input-to-state gates; with
