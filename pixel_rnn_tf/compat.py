@@ -31,10 +31,10 @@ def in_xla_context():
 
     True inside a `tf.function(jit_compile=True)` (Keras's `jit_compile`
     training step) and the functions it calls, which TensorFlow traces
-    again for each XLA context. The recurrent layers choose their loops'
-    form by it: the unrolled loops and per-direction matmuls that run
-    fastest in the plain graph on CPU took XLA two to five times longer to
-    compile than a `tf.scan` and one batched matmul (BENCHMARKS.md).
+    again for each XLA context. The recurrent layers choose their forms by
+    it: what runs fastest in the plain graph on CPU (unrolled loops,
+    per-direction matmuls, a stitch) made XLA's first training step of a
+    tiny model two to five times slower (BENCHMARKS.md).
     """
     return _control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
