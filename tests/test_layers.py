@@ -143,9 +143,10 @@ def diagonal_lstm_reference(layer, x):
     return np.stack([skewed_out[:, r, r : r + width] for r in range(height)], axis=1)
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-def test_row_lstm_matches_reference(channels):
-    x = np.random.default_rng(2).normal(size=(2, 4, 5, 6)).astype(np.float32)
+@pytest.mark.parametrize("channels,batch", [(1, 2), (3, 2), (1, 1), (3, 3)])
+def test_row_lstm_matches_reference(channels, batch):
+    # Odd batches and one image: `call` runs two halves of the batch.
+    x = np.random.default_rng(2).normal(size=(batch, 4, 5, 6)).astype(np.float32)
     layer = layers.RowLSTM(3 if channels == 3 else 2, channels)
     layer.build(x.shape)
     _randomize(layer)

@@ -63,11 +63,21 @@ def _row_lstm(gates, initial_state, kernel):
         rows = tf.transpose(gates, [1, 0, 2, 3])  # [H, B, W, 4h]
         hidden, _ = recurrence(rows, initial_state, state_to_state)
         return tf.transpose(hidden, [1, 0, 2, 3])
-    # A split along the rows and a concat back, not an unstack and a stack:
-    # those copy a row at a time, at about half the split's rate here.
-    rows = [tf.squeeze(row, 1) for row in tf.split(gates, gates.shape[1], axis=1)]  # [B, W, 4h]
-    hidden, _ = recurrence(rows, initial_state, state_to_state, unroll=True)
-    return tf.concat([tf.expand_dims(row, 1) for row in hidden], axis=1)  # [B, H, W, h]
+    # Two halves of the batch, two independent recurrences: the executor
+    # runs them at once on its two inter-op threads, where one recurrence of
+    # small ops kept about one core busy (BENCHMARKS.md, "Training
+    # throughput"). A split along the rows and a concat back, not an
+    # unstack and a stack: those copy a row at a time, at about half the
+    # split's rate here.
+    half = tf.shape(gates)[0] // 2
+    halves = []
+    for half_gates, half_hidden, half_cell in zip(
+        *(tf.split(x, [half, -1]) for x in (gates, *initial_state))
+    ):
+        rows = [tf.squeeze(row, 1) for row in tf.split(half_gates, gates.shape[1], axis=1)]
+        hidden, _ = recurrence(rows, (half_hidden, half_cell), state_to_state, unroll=True)
+        halves.append(tf.concat([tf.expand_dims(row, 1) for row in hidden], axis=1))
+    return tf.concat(halves, axis=0)  # [B, H, W, h]
 
 
 @register_serializable
