@@ -111,15 +111,22 @@ def main():
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--peer_filters", type=int, default=32)
     parser.add_argument(
+        "--intra_op_threads", type=training.parse_intra_op_threads,
+        default=training.INTRA_OP_THREADS,
+        help="TensorFlow's intra-op threads (default: the package's, training.configure_threads).",
+    )
+    parser.add_argument(
         "--data_dir",
         default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist"),
     )
     args = parser.parse_args()
+    threads = training.configure_threads(args.intra_op_threads)
     rates = [float(rate) for rate in args.learning_rates.split(",")]
     train, validation, test = split(args.data_dir)
     print(f"Budget: {args.budget_seconds:g} s of wall clock per model and learning rate "
           f"(compile included), batch {args.batch_size}; train 7,000, validation 1,000, "
-          "test 2,000 images of the shared MNIST split, Bernoulli-binarized (seed 0).")
+          "test 2,000 images of the shared MNIST split, Bernoulli-binarized (seed 0); "
+          f"intra-op threads: {threads or 'TensorFlow default'}.")
     print("| model | params | learning rate (sweep) | images seen | validation NLL (nats) "
           "| test NLL (nats) |")
     print("| --- | --- | --- | --- | --- | --- |")

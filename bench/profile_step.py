@@ -78,9 +78,15 @@ def main():
     parser.add_argument("--num_layers", type=int, default=3)
     parser.add_argument("--hidden_units", type=int, default=32)
     parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument(
+        "--intra_op_threads", type=training.parse_intra_op_threads,
+        default=training.INTRA_OP_THREADS,
+        help="TensorFlow's intra-op threads (default: the package's, training.configure_threads).",
+    )
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--top", type=int, default=12, help="Op types listed per architecture.")
     args = parser.parse_args()
+    training.configure_threads(args.intra_op_threads)
     unknown = set(args.archs.split(",")) - set(prt.configs.ARCHITECTURES)
     if unknown:
         parser.error(f"--archs takes some of {', '.join(prt.configs.ARCHITECTURES)}. "

@@ -259,6 +259,11 @@ def main():
     )
     parser.add_argument("--skip_peer", action="store_true")
     parser.add_argument(
+        "--intra_op_threads", type=training.parse_intra_op_threads,
+        default=training.INTRA_OP_THREADS,
+        help="TensorFlow's intra-op threads (default: the package's, training.configure_threads).",
+    )
+    parser.add_argument(
         "--archs", default=",".join(prt.configs.ARCHITECTURES),
         help="Comma-separated architectures; the first is the ratios' baseline.",
     )
@@ -270,6 +275,7 @@ def main():
         "(the CIFAR-10 presets).",
     )
     args = parser.parse_args()
+    threads = training.configure_threads(args.intra_op_threads)
     scales = args.scales.split(",")
     if not scales or set(scales) - {"small", "paper"}:
         parser.error(f"--scales takes small and/or paper. Received: {args.scales!r}")
@@ -278,7 +284,8 @@ def main():
     peak = conv_peak_flops()
     print(
         f"conv2d peak on this machine: {peak[0] / 1e9:.1f} GFLOP/s, {peak[1] / 1e9:.1f} GFLOP "
-        "per CPU-second (float32, 16x64x64x128, 3x3x128x128)"
+        "per CPU-second (float32, 16x64x64x128, 3x3x128x128); intra-op threads: "
+        f"{threads or 'TensorFlow default'} (--intra_op_threads={args.intra_op_threads})"
     )
     if "small" in scales:
         small_scale_rows(args, peak)

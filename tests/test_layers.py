@@ -274,6 +274,27 @@ def test_diagonal_entering_states_follow_the_skew_padding(hw):
     np.testing.assert_allclose(hidden, np.stack(expected), atol=1e-5)
 
 
+@pytest.mark.parametrize("cls", [layers.RowLSTM, layers.DiagonalBiLSTM])
+def test_recurrent_layers_and_their_gradients_equal_where_xla_compiles(cls):
+    """The forms picked under XLA (`compat.in_xla_context`) compute what the plain graph does."""
+    x = tf.constant(np.random.default_rng(7).normal(size=(3, 4, 5, 6)).astype(np.float32))
+    layer = cls(3, color_channels=3)
+    layer.build(x.shape)
+    _randomize(layer)
+
+    def outputs_and_gradients(inputs):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = layer(inputs)
+            loss = tf.reduce_sum(outputs * tf.sin(outputs))
+        return outputs, tape.gradient(loss, [inputs] + layer.trainable_weights)
+
+    plain = tf.function(outputs_and_gradients)(x)
+    compiled = tf.function(outputs_and_gradients, jit_compile=True)(x)
+    for expected, actual in zip(tf.nest.flatten(plain), tf.nest.flatten(compiled)):
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("xla", [False, True])
 @pytest.mark.parametrize("lead, mirrored", [((), None), ((), (True,)), ((2,), (False, True))])
 def test_diagonals_hold_their_pixels_and_round_trip(lead, mirrored, xla):

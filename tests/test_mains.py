@@ -87,6 +87,7 @@ def test_sample_main_takes_a_condition(tmp_path):
         ("--epochs=0", "0 is not a positive integer"),
         ("--colour=1", "Unknown command line flag 'colour'"),
         ("--backup_every=often", "--backup_every must be 'epoch' or a positive int"),
+        ("--intra_op_threads=two", "--intra_op_threads: Expected 'auto' or an int >= 0"),
     ],
 )
 def test_train_main_rejects_bad_flags(flag, message, tmp_path):

@@ -268,3 +268,65 @@ def test_xla_where_an_accelerator_is_and_falls_back_where_it_cannot_compile(monk
         self, "train_function", lambda *args: (_ for _ in ()).throw(bad_data)))
     with pytest.raises(tf.errors.InvalidArgumentError, match="must be in"):
         model.make_train_function(force=True)("batch")
+
+
+# --- TensorFlow's thread pools -------------------------------------------------------
+
+
+@pytest.mark.parametrize("cores,threads", [(1, 1), (2, 1), (3, 0), (16, 0)])
+def test_auto_intra_op_threads_are_one_on_two_cores_only(cores, threads):
+    assert training.resolve_intra_op_threads("auto", cores=cores) == threads
+    assert training.resolve_intra_op_threads(4, cores=cores) == 4  # Asked for: kept.
+    assert training.resolve_intra_op_threads(0, cores=cores) == 0  # TensorFlow's default.
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "two", None])
+def test_intra_op_threads_reject_what_is_not_a_count(value):
+    with pytest.raises(ValueError, match=r"Expected `intra_op_threads` to be \"auto\" or an int"):
+        training.resolve_intra_op_threads(value)
+
+
+def test_intra_op_threads_parse_from_text():
+    assert training.parse_intra_op_threads("auto") == "auto"
+    assert training.parse_intra_op_threads("3") == 3
+    for text in ("-1", "two", "", "1.5"):
+        with pytest.raises(ValueError, match=f"Received: {text!r}"):
+            training.parse_intra_op_threads(text)
+
+
+def test_configure_threads_sets_them_before_the_first_op_and_refuses_after():
+    # A fresh process: the package and TensorFlow imported, no op run yet.
+    stdout = _run_python(
+        """
+        import os
+        os.environ.pop("TF_NUM_INTRAOP_THREADS", None)
+        import tensorflow as tf
+        import pixel_rnn_tf as prt
+        from pixel_rnn_tf import training
+
+        assert training.configure_threads(3) == 3
+        print(float(tf.reduce_sum(tf.ones([4]))))
+        print(tf.config.threading.get_intra_op_parallelism_threads())
+        assert training.configure_threads(3) == 3  # The same count: nothing to do.
+        try:
+            training.configure_threads(1)
+        except RuntimeError as error:
+            print(error)
+        """
+    )
+    lines = stdout.splitlines()
+    assert lines[:2] == ["4.0", "3"]
+    assert "Cannot set intra_op_threads=1: TensorFlow's runtime is running already" in lines[2]
+
+
+def test_auto_intra_op_threads_leave_the_environments_count():
+    stdout = _run_python(
+        """
+        from pixel_rnn_tf import training
+        import tensorflow as tf
+        print(training.configure_threads("auto"))
+        print(tf.config.threading.get_intra_op_parallelism_threads())
+        """,
+        env=dict(_env(), TF_NUM_INTRAOP_THREADS="2"),
+    )
+    assert stdout.split() == ["2", "0"]  # TensorFlow reads the variable itself.

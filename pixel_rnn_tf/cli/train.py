@@ -76,6 +76,12 @@ _JIT_COMPILE = flags.DEFINE_bool(
 _DETERMINISTIC = flags.DEFINE_bool(
     "deterministic", False, "Enable TensorFlow op determinism (bit-exact reruns and resumes)."
 )
+_INTRA_OP_THREADS = flags.DEFINE_string(
+    "intra_op_threads", training.INTRA_OP_THREADS,
+    "TensorFlow's intra-op threads: 'auto' (1 on machines of at most "
+    f"{training.SINGLE_INTRA_OP_THREAD_CORES} cores, else TensorFlow's default) or an int >= 0 "
+    "(0: TensorFlow's default, one per core).",
+)
 _BACKUP_EVERY = flags.DEFINE_string(
     "backup_every", "epoch", "Back up every epoch ('epoch') or every N batches."
 )
@@ -121,6 +127,12 @@ def _backup_every(value):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    # First: TensorFlow takes its thread counts when it runs its first op.
+    try:
+        intra_op_threads = training.parse_intra_op_threads(_INTRA_OP_THREADS.value)
+    except ValueError as error:
+        raise app.UsageError(f"--intra_op_threads: {error}") from None
+    training.configure_threads(intra_op_threads)
     overrides = {
         name: flag.value
         for name, flag in (

@@ -76,9 +76,14 @@ def diagonal_entering_states(initial_state, kernel, height):
 
     Row `r`'s first pixel sits in skewed column `r`, after `r` cells of
     zero padding: it enters from padding cell `(r, r - 1)`, not from the
-    initial state (row 0 excepted). Padding cells have zero input gates and
-    padding (or initial, or zero) neighbours, so their states are constants
-    of the weights, which the recurrence on zero gates computes.
+    initial state (row 0 excepted). Padding cells have zero input gates,
+    and the neighbours of padding cell `(r, c)`, cells `(r - 1, c - 1)` and
+    `(r, c - 1)`, are padding cells too (column -1 is the initial state).
+    So all the padding cells of column `c` hold one state `S_c`, an LSTM
+    step on zero gates from `S_{c - 1}` as both neighbours: row `r` enters
+    with `S_{r - 1}`, a recurrence of one state, not of a column. Unrolled
+    in the plain graph (a `tf.scan` costs more per step than a step's
+    arithmetic here), a `tf.scan` where XLA compiles it.
 
     Args:
       initial_state: `(hidden, cell)`, each `[*lead, units]`, the learned
@@ -91,29 +96,23 @@ def diagonal_entering_states(initial_state, kernel, height):
     """
     lead = list(kernel.shape[:-3])
     units = kernel.shape[-2]
-    initial = tuple(
-        tf.broadcast_to(tf.expand_dims(state, -2), lead + [height, units])
-        for state in initial_state
-    )  # [*lead, rows, h] each
     if height == 1:
-        return initial
-    gates = tf.zeros([height - 1] + lead + [height, 4 * units], initial[0].dtype)
-    states = recurrence(
-        gates, initial, lambda hidden: column_state_to_state(hidden, kernel)
-    )  # [columns, *lead, rows, h] each
-    # Row r >= 1 enters from column r - 1: index (r - 1) * height + r of the
-    # flattened [columns, rows], every (height + 1)-th from index 1. Slices
-    # and pads reach them (a gather's gradient would be a scatter).
-    order = list(range(1, len(lead) + 1)) + [0, len(lead) + 1, len(lead) + 2]
-    entering = []
-    for start, state in zip(initial, states):
-        state = tf.reshape(tf.transpose(state, order), lead + [(height - 1) * height, units])
-        state = ops.slice_along(state, -2, 1, (height - 1) * height - 1)
-        state = tf.pad(state, [[0, 0]] * len(lead) + [[0, height], [0, 0]])  # (H - 1)(H + 1) rows
-        state = tf.reshape(state, lead + [height - 1, height + 1, units])
-        state = tf.reshape(ops.slice_along(state, -2, 0, 1), lead + [height - 1, units])
-        entering.append(tf.concat([ops.slice_along(start, -2, 0, 1), state], axis=-2))
-    return tuple(entering)
+        return tuple(tf.expand_dims(state, -2) for state in initial_state)
+    both_neighbours = tf.reduce_sum(kernel, axis=-3)  # [*lead, h, 4h]: upper and left are S_{c-1}.
+
+    def state_to_state(hidden):  # [*lead, h] -> [*lead, 4h]
+        return tf.linalg.matvec(both_neighbours, hidden, transpose_a=True)
+
+    zeros = tf.zeros(lead + [NUM_GATES * units], initial_state[0].dtype)
+    if compat.in_xla_context():
+        states = recurrence(tf.stack([zeros] * (height - 1)), initial_state, state_to_state)
+        states = tuple(tf.unstack(state) for state in states)
+    else:
+        states = recurrence([zeros] * (height - 1), initial_state, state_to_state, unroll=True)
+    return tuple(
+        tf.stack([start, *state], axis=-2)  # [S_{-1}, S_0, ..., S_{H-2}]
+        for start, state in zip(initial_state, states)
+    )
 
 
 def _orders(height, width, lead_size, mirrored):
