@@ -47,7 +47,6 @@ def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
         paddings[axis] = [1, 0]
         hidden = tf.pad(hidden, paddings)
     kernel = tf.cast(kernel, hidden.dtype)
-    lead = kernel.shape.rank - 3
     units, gates = kernel.shape[-2], kernel.shape[-1]
     rows = hidden.shape[axis]
     rows = (rows if rows is not None else tf.shape(hidden)[axis]) - 1
@@ -59,15 +58,18 @@ def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
         shape[shape.index(None)] = -1
     elif None in shape:
         shape = [tf.shape(pairs)[a] if size is None else size for a, size in enumerate(shape)]
-    kernel = tf.reshape(kernel, [-1, 2 * units, gates])  # [lead, 2h, 4h]
+    blocks = math.prod(kernel.shape[:-3])
+    # [lead, 2h, 4h], and [2h, 4h] for one block: its slice `kernel[0]`
+    # would add a scatter gradient (`StridedSliceGrad`) per step.
+    kernel = tf.reshape(kernel, ([blocks] if blocks > 1 else []) + [2 * units, gates])
     flat = tf.reshape(pairs, [-1, 2 * units])  # [lead N, 2h], block-major
-    if kernel.shape[0] == 1:
-        products = tf.matmul(flat, kernel[0])
+    if blocks == 1:
+        products = tf.matmul(flat, kernel)
     elif compat.in_xla_context():
-        products = tf.matmul(tf.reshape(flat, [kernel.shape[0], -1, 2 * units]), kernel)
+        products = tf.matmul(tf.reshape(flat, [blocks, -1, 2 * units]), kernel)
     else:
-        blocks = zip(tf.split(flat, kernel.shape[0]), tf.unstack(kernel))
-        products = tf.concat([tf.matmul(block, k) for block, k in blocks], axis=0)
+        pairs_and_kernels = zip(tf.split(flat, blocks), tf.unstack(kernel))
+        products = tf.concat([tf.matmul(block, k) for block, k in pairs_and_kernels], axis=0)
     return tf.reshape(products, shape[:-1] + [gates])  # [*lead, ..., rows', 4h]
 
 
