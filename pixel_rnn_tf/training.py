@@ -52,8 +52,9 @@ JIT_COMPILE = "auto"
 # that only pays for large ops: the recurrent layers run two independent
 # recurrences of small ops at once (`DiagonalBiLSTM`, `_row_lstm`), each
 # wanting one core, and every op split across both waits for the other
-# recurrence's current op. One intra-op thread there trained the small
-# models 1.08x (PixelCNN) to 1.4x (Diagonal BiLSTM) faster and the paper's
+# recurrence's current op. On two machines, one intra-op thread there
+# trained the small models 0.97x (Gated PixelCNN) to 1.4x (Diagonal
+# BiLSTM) as fast, the recurrent ones gaining most, and the paper's
 # CIFAR-10 models 0.84x to 1.13x as fast (BENCHMARKS.md, "Training
 # throughput"); on more cores TensorFlow's default (one per core) stands.
 INTRA_OP_THREADS = "auto"
