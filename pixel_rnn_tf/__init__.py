@@ -12,6 +12,7 @@ from pixel_rnn_tf import cli as _cli
 _cli.quiet_tensorflow_import()
 
 from pixel_rnn_tf import conditioning
+from pixel_rnn_tf import compression
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import distribution
@@ -22,6 +23,7 @@ from pixel_rnn_tf import losses
 from pixel_rnn_tf import masking
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import ops
+from pixel_rnn_tf import pretrained
 from pixel_rnn_tf import sampling
 from pixel_rnn_tf import serving
 from pixel_rnn_tf import training

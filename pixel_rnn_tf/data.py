@@ -12,7 +12,9 @@ Splits use tfds's slicing syntax for every data set: `"train"`,
 `"test[:8000]"`, `"test[8000:]"`, `"train[10%:]"`, `"train[:50%]"`.
 
 tfds data sets are downloaded only when asked (`download=True`, `--download`
-in the commands). A folder of PNG or JPEG files ("folder") is read by Keras's
+in the commands). The paper's binarized MNIST ("binarized_mnist") is read from
+its distributed `.amat` files where `data_dir` holds them, and from tfds
+otherwise. A folder of PNG or JPEG files ("folder") is read by Keras's
 `image_dataset_from_directory`, each image center-cropped to the model's
 aspect ratio and resized to its shape, then quantized as above.
 """
@@ -20,6 +22,7 @@ aspect ratio and resized to its shape, then quantized as above.
 import gzip
 import os
 import re
+import zlib
 
 import numpy as np
 import tensorflow as tf
@@ -52,6 +55,13 @@ _IDX_HEADER_BYTES = 16
 # 0x0801: unsigned bytes in 1 dimension, the labels' files.
 _IDX_LABEL_MAGIC = 2049
 _IDX_LABEL_HEADER_BYTES = 8
+# The paper's binarized MNIST as distributed: one image a line, 784 0/1 values.
+_AMAT_STEMS = {
+    "train": "binarized_mnist_train.amat",
+    "validation": "binarized_mnist_valid.amat",
+    "test": "binarized_mnist_test.amat",
+}
+_AMAT_PIXELS = 28 * 28
 # The data sets with class labels (`load_labels`), and how many classes.
 _NUM_CLASSES = {"digits": 10, "mnist_idx": 10, "mnist": 10, "cifar10": 10}
 
@@ -178,6 +188,57 @@ def read_idx_images(path):
     return np.frombuffer(content, np.uint8, offset=_IDX_HEADER_BYTES).reshape(dims)
 
 
+def amat_path(split_name, data_dir):
+    """The `.amat` or `.amat.gz` file of a binarized MNIST split in `data_dir`, or None.
+
+    Args:
+      split_name: "train", "validation" or "test".
+      data_dir: a folder, or None.
+    """
+    if data_dir is None or split_name not in _AMAT_STEMS:
+        return None
+    stem = os.path.join(os.fspath(data_dir), _AMAT_STEMS[split_name])
+    return next((p for p in (stem + ".gz", stem) if tf.io.gfile.exists(p)), None)
+
+
+def read_amat(path):
+    """Reads a binarized MNIST `.amat` file (gzip'ed when its name ends in ".gz").
+
+    Args:
+      path: a file of one image a line, 784 space-separated 0/1 values in
+        raster order.
+
+    Returns:
+      An int32 array `[num_images, 28, 28, 1]` with values in `{0, 1}`.
+
+    Raises:
+      ValueError: naming the file (and the line) that is not such a file.
+    """
+    path = os.fspath(path)
+    try:
+        with tf.io.gfile.GFile(path, "rb") as file:
+            content = gzip.decompress(file.read()) if path.endswith(".gz") else file.read()
+    except (OSError, EOFError, zlib.error) as error:  # gzip's errors for a corrupt file.
+        raise ValueError(f"Could not read the .amat file {path}: {error}") from error
+    lines = content.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise ValueError(f"Expected images in the .amat file {path}. Received: an empty file")
+    images = np.empty((len(lines), _AMAT_PIXELS), np.uint8)
+    for number, line in enumerate(lines):
+        values = line.split()
+        digits = np.frombuffer(b"".join(values), np.uint8) - ord("0")
+        if len(values) != _AMAT_PIXELS or len(digits) != _AMAT_PIXELS or digits.max() > 1:
+            raise ValueError(
+                f"Expected {_AMAT_PIXELS} space-separated 0/1 values on each line of {path}. "
+                f"Received on line {number + 1}: {len(values)} values "
+                f"({line[:40].decode('ascii', 'replace')!r}...)"
+            )
+        images[number] = digits
+    return images.reshape(-1, 28, 28, 1).astype(np.int32)
+
+
 def load(
     name,
     split="train",
@@ -197,7 +258,8 @@ def load(
         "train" is the first 1,500, "test" the other 297), "mnist_idx" (the
         MNIST IDX files in `data_dir`), "folder" (the PNG or JPEG files in
         `data_dir`, or in its class subfolders), or one of the tfds data
-        sets "mnist", "binarized_mnist", "cifar10",
+        sets "mnist", "binarized_mnist" (the paper's benchmark, read from
+        its `.amat` files where `data_dir` holds them), "cifar10",
         "downsampled_imagenet/32x32" and "downsampled_imagenet/64x64",
         prepared in `data_dir` or fetched there with `download=True`.
       split: a split name with an optional slice, in tfds's syntax: "train",
@@ -207,7 +269,9 @@ def load(
         "train[90%:]" to test.
       num_levels: int in `[2, 256]`, the number of values per channel.
         "binarized_mnist" is binary already and allows only 2.
-      data_dir: for "mnist_idx" the folder of `train-images-idx3-ubyte[.gz]`
+      data_dir: for "binarized_mnist" the folder of
+        `binarized_mnist_{train,valid,test}.amat[.gz]` (splits "train",
+        "validation" and "test"), or tfds's data directory; for "mnist_idx" the folder of `train-images-idx3-ubyte[.gz]`
         and `t10k-images-idx3-ubyte[.gz]`; for "folder" the folder of
         images; for tfds data sets tfds's data directory (None for its
         default); unused for "digits".
@@ -246,6 +310,10 @@ def load(
             "Expected num_levels=2 for name='binarized_mnist', whose images are binary. "
             f"Received: num_levels={num_levels!r}"
         )
+    if name == "binarized_mnist" and amat_path(parse_split(split)[0], data_dir) is not None:
+        split_name, start, stop, unit = parse_split(split)
+        images = _slice(read_amat(amat_path(split_name, data_dir)), start, stop, unit)
+        return images if as_numpy else tf.data.Dataset.from_tensor_slices(images)
     if name in _TFDS_SHAPES:
         dataset = _load_tfds(name, split, data_dir, num_levels, binarize, seed, download)
         if not as_numpy:

@@ -158,3 +158,28 @@ def load_model_flag(path):
         return serving.load_keras_model(path)
     except (FileNotFoundError, ValueError) as error:
         raise app.UsageError(f"--model: {error}") from None
+
+
+PRETRAINED_HELP = (
+    "A trained model that ships with the package (prt.pretrained.available()), "
+    "instead of --model."
+)
+
+
+def load_model_or_pretrained(path, pretrained):
+    """The model of `--model` or of `--pretrained` (exactly one of them)."""
+    from absl import app
+
+    if (path is None) == (pretrained is None):
+        raise app.UsageError(
+            "Expected exactly one of --model (a .keras file) and --pretrained (a shipped model). "
+            f"Received: --model={path!r}, --pretrained={pretrained!r}"
+        )
+    if path is not None:
+        return load_model_flag(path)
+    from pixel_rnn_tf import pretrained as pretrained_lib
+
+    try:
+        return pretrained_lib.load(pretrained)
+    except ValueError as error:
+        raise app.UsageError(f"--pretrained: {error}") from None

@@ -2,6 +2,8 @@ r"""Evaluates a saved model on a data set and prints a markdown table (the main 
 
   python -m pixel_rnn_tf.cli.evaluate --model=runs/demo/model.keras \
       --dataset=digits --split=test
+  pixel-rnn-evaluate --pretrained=mnist_diagonal_bilstm_7x16 \
+      --dataset=binarized_mnist --data_dir=../shared/data/binarized_mnist
 
 prints the NLL in nats per image, bits per dimension and the dequantized
 equivalents on `[0, 1]^D` (§5.1; see `pixel_rnn_tf.evaluation`). The images
@@ -29,7 +31,8 @@ from pixel_rnn_tf import data
 from pixel_rnn_tf import evaluation
 from pixel_rnn_tf import models  # noqa: F401  (registers PixelModel for loading)
 
-_MODEL = flags.DEFINE_string("model", None, "Path of a saved model (.keras).", required=True)
+_MODEL = flags.DEFINE_string("model", None, "Path of a saved model (.keras); or --pretrained.")
+_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
 _DATASET = flags.DEFINE_string("dataset", "digits", f"Data set, one of {data.names()}.")
 _SPLIT = flags.DEFINE_string("split", "test", "Split, tfds syntax: 'test', 'test[:1000]'.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
@@ -84,7 +87,7 @@ def main(argv):
         raise app.UsageError(
             f"Unknown --dataset={_DATASET.value!r}. Expected one of {data.names()}."
         )
-    model = cli.load_model_flag(_MODEL.value)
+    model = cli.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
     config = model.config
     if data.image_shape(_DATASET.value) not in (None, config.image_shape):  # None: a folder.
         raise app.UsageError(
@@ -116,7 +119,7 @@ def main(argv):
             f"--condition={_CONDITION.value!r}" if _CONDITION.value else "the data set's labels"
         )
         raise app.UsageError(f"The condition ({source}) does not fit the model: {error}") from None
-    print(f"{_describe(config)}, from {_MODEL.value}")
+    print(f"{_describe(config)}, from {_MODEL.value or _PRETRAINED.value}")
     print(evaluation.markdown_table([(f"{_DATASET.value} {_SPLIT.value}", results)], "data"))
 
 

@@ -2,6 +2,8 @@ r"""Writes samples and completions of a saved model to PNG files.
 
   python -m pixel_rnn_tf.cli.sample --model=runs/demo/model.keras \
       --dataset=digits --split=test --num_samples=16 --output_dir=runs/demo/pictures
+  pixel-rnn-sample --pretrained=mnist_diagonal_bilstm_7x16 --dataset=binarized_mnist \
+      --data_dir=../shared/data/binarized_mnist --output_dir=samples
 
 `samples.png` holds `--num_samples` samples; `completions.png` pairs the
 first `--num_samples` images of `--dataset` with completions of their
@@ -25,7 +27,8 @@ from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import visualize
 
-_MODEL = flags.DEFINE_string("model", None, "A saved .keras model.", required=True)
+_MODEL = flags.DEFINE_string("model", None, "A saved .keras model; or --pretrained.")
+_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
 _DATASET = flags.DEFINE_enum("dataset", "digits", data.names(), "Images to complete.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
 _DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
@@ -76,7 +79,7 @@ def _condition(config, count):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    model = cli.load_model_flag(_MODEL.value)
+    model = cli.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
     config = model.config
     try:
         images = data.load(

@@ -1,0 +1,161 @@
+r"""Trains the models that ship with the package (`prt.pretrained`), resuming each.
+
+The paper's Table 4 on its own benchmark: binarized MNIST (Salakhutdinov &
+Murray's stochastic binarization), 50,000 training images, the model kept
+by its validation NLL (10,000 images), its test NLL recorded. Every run
+starts from the shipped `.keras` file of a model where there is one (its
+optimizer state included) and adds to it, so training spreads over as
+many sittings as it takes; each model gets a wall-clock budget per sitting.
+
+  .venv/bin/python bench/train_pretrained.py --names=mnist_diagonal_bilstm_7x16 \
+      --minutes=60 --data_dir=../shared/data/binarized_mnist
+
+The learner is Adam (the paper used RMSProp, §5; Adam converges faster per
+image seen, which is what a CPU budget buys), batch 32, no augmentation.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import keras
+import numpy as np
+
+import pixel_rnn_tf as prt
+from pixel_rnn_tf import files
+from pixel_rnn_tf import training
+from pixel_rnn_tf.losses import CategoricalNLL
+from pixel_rnn_tf.metrics import BitsPerDim
+
+TRAIN_IMAGES = 50_000
+
+
+def _machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {training.available_cores()} cores used of {os.cpu_count()}, no GPU"
+
+
+class _Budget(keras.callbacks.Callback):
+    """Stops `fit` after `seconds`; counts images; keeps the best validation model."""
+
+    def __init__(self, seconds, batch_size, save):
+        super().__init__()
+        self.seconds, self.batch_size, self.save = seconds, batch_size, save
+        self.start = time.perf_counter()
+        self.images = 0
+        self.best = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.images += self.batch_size
+        if time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        val = float(logs["val_loss"])
+        print(f"epoch {epoch}: {self.images} images, val {val:.3f} nats", flush=True)
+        if np.isfinite(val) and (self.best is None or val < self.best):
+            self.best = val
+            self.save(self.model, val, self.images, time.perf_counter() - self.start)
+
+
+def train_one(name, args, train, valid, test):
+    directory = os.path.abspath(args.out_dir)
+    model_path = os.path.join(directory, f"{name}.keras")
+    record_path = os.path.join(directory, f"{name}.json")
+    record = {}
+    if os.path.exists(model_path):
+        model = keras.saving.load_model(model_path)
+        with open(record_path) as f:
+            record = json.load(f)
+        print(f"{name}: resuming at {record['images_seen']} images", flush=True)
+    else:
+        keras.utils.set_random_seed(args.seed)
+        model = prt.build_model(prt.configs.get(name))
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.learning_rate),
+            loss=CategoricalNLL(), metrics=[BitsPerDim()],
+        )
+    base_images = record.get("images_seen", 0)
+    base_seconds = record.get("train_seconds", 0.0)
+    sittings = record.get("sittings", 0)
+    keras.utils.set_random_seed(args.seed + sittings + 1)  # A new data order per sitting.
+
+    def save(model, val, images, seconds):
+        files.atomic_write(model_path, model.save)
+        new = {
+            "name": name,
+            "dataset": "binarized_mnist (Salakhutdinov & Murray), 50,000 train",
+            "learner": {
+                "optimizer": keras.optimizers.serialize(model.optimizer)["class_name"],
+                "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+                "batch_size": args.batch_size,
+            },
+            "images_seen": base_images + images,
+            "train_seconds": round(base_seconds + seconds, 1),
+            "sittings": sittings + 1,
+            "machine": _machine(),
+            "num_params": int(model.count_params()),
+            "validation_nats": round(val, 4),
+        }
+
+        def write(path):
+            with open(path, "w") as f:
+                json.dump(new, f, indent=2)
+
+        files.atomic_write(record_path, write)
+
+    budget = _Budget(args.minutes * 60, args.batch_size, save)
+    model.fit(
+        train, batch_size=args.batch_size, epochs=10**6, shuffle=True,
+        validation_data=valid, validation_batch_size=500, callbacks=[budget], verbose=2,
+        steps_per_epoch=args.steps_per_epoch,
+    )
+    if budget.best is None:
+        print(f"{name}: no epoch ended within the budget; nothing saved", flush=True)
+        return
+    best = keras.saving.load_model(model_path)
+    result = prt.evaluate(best, test, batch_size=500)
+    with open(record_path) as f:
+        record = json.load(f)
+    record["test_nats"] = round(result["nats"], 4)
+    record["test_nats_std_error"] = round(result["nats_std_error"], 4)
+
+    def write(path):
+        with open(path, "w") as f:
+            json.dump(record, f, indent=2)
+
+    files.atomic_write(record_path, write)
+    print(f"{name}: {json.dumps(record)}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--names", default=",".join(prt.pretrained.NAMES))
+    parser.add_argument("--minutes", type=float, default=30.0, help="Budget per model.")
+    parser.add_argument("--data_dir", default="../shared/data/binarized_mnist")
+    parser.add_argument("--out_dir", default=prt.pretrained.DIRECTORY)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--learning_rate", type=float, default=1e-3)
+    parser.add_argument("--steps_per_epoch", type=int, default=None,
+                        help="Batches between validations; default one pass.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--intra_op_threads", default="auto")
+    args = parser.parse_args()
+    training.configure_threads(training.parse_intra_op_threads(args.intra_op_threads))
+    load = dict(data_dir=args.data_dir, as_numpy=True)
+    train = prt.data.load("binarized_mnist", "train", **load)
+    valid = prt.data.load("binarized_mnist", "validation", **load)
+    test = prt.data.load("binarized_mnist", "test", **load)
+    for name in args.names.split(","):
+        train_one(name, args, train, valid, test)
+
+
+if __name__ == "__main__":
+    main()
