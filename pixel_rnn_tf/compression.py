@@ -53,9 +53,10 @@ FORMAT_VERSION = 1
 MAGIC = b"PRTC"
 DEFAULT_BATCH_SIZE = 500
 # magic, version, flags, num_levels, height, width, channels, count, batch
-# size, model fingerprint, condition fingerprint, images checksum, payload
-# words; the CRC32 of all before it follows the payload.
-_HEADER = struct.Struct("<4sBBHHHHII16s16s16sQ")
+# size, model fingerprint, condition fingerprint, images checksum, metadata
+# bytes, payload words; then the metadata, the payload, and the CRC32 of all
+# before it.
+_HEADER = struct.Struct("<4sBBHHHHII16s16s16sIQ")
 _CRC = struct.Struct("<I")
 _FLAG_JIT_COMPILE = 1
 _DIGEST_BYTES = 16
@@ -228,7 +229,10 @@ def _batches(count, batch_size):
     return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
 
 
-def compress(model, images, *, condition=None, batch_size=DEFAULT_BATCH_SIZE, jit_compile=False):
+def compress(
+    model, images, *, condition=None, batch_size=DEFAULT_BATCH_SIZE, jit_compile=False,
+    metadata=b"",
+):
     """Compresses integer images losslessly to about their NLL under `model`.
 
     Args:
@@ -240,12 +244,19 @@ def compress(model, images, *, condition=None, batch_size=DEFAULT_BATCH_SIZE, ji
         same batches.
       jit_compile: compile the steps with XLA; recorded, so decoding
         compiles them the same way.
+      metadata: bytes stored as they are (file names, say), returned by
+        `read_header`.
 
     Returns:
       bytes: a header (see the module doc), the range coder's words and a CRC32.
     """
     config = model.config
     batch_size = _check_batch_size(batch_size)
+    if not isinstance(metadata, bytes) or len(metadata) >= 2**32:
+        raise ValueError(
+            f"Expected `metadata` to be bytes (under 4 GiB). Received: metadata of type "
+            f"{type(metadata).__name__}"
+        )
     if not isinstance(jit_compile, bool):
         raise ValueError(f"Expected `jit_compile` to be a bool. Received: jit_compile={jit_compile!r}")
     images = validation.check_images(images, config.image_shape, config.num_levels).numpy()
@@ -259,9 +270,9 @@ def compress(model, images, *, condition=None, batch_size=DEFAULT_BATCH_SIZE, ji
     header = _HEADER.pack(
         MAGIC, FORMAT_VERSION, _FLAG_JIT_COMPILE if jit_compile else 0, config.num_levels,
         *config.image_shape, count, batch_size, fingerprint(model), _digest(condition),
-        _digest(images), len(words),
+        _digest(images), len(metadata), len(words),
     )
-    body = header + words.tobytes()
+    body = header + metadata + words.tobytes()
     return body + _CRC.pack(zlib.crc32(body))
 
 
@@ -282,13 +293,13 @@ def read_header(data):
         )
     fields = _HEADER.unpack_from(data)
     (_, version, flags, num_levels, height, width, channels, count, batch_size,
-     model_fingerprint, condition_digest, images_digest, num_words) = fields
+     model_fingerprint, condition_digest, images_digest, metadata_bytes, num_words) = fields
     if version != FORMAT_VERSION:
         raise ValueError(
             f"Expected compressed data of format version {FORMAT_VERSION}. "
             f"Received: version {version}"
         )
-    expected = _HEADER.size + 4 * num_words + _CRC.size
+    expected = _HEADER.size + metadata_bytes + 4 * num_words + _CRC.size
     (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
     if len(data) != expected or crc != zlib.crc32(data[: -_CRC.size]):
         raise ValueError(
@@ -305,7 +316,10 @@ def read_header(data):
         "model_fingerprint": model_fingerprint,
         "condition_digest": condition_digest,
         "images_digest": images_digest,
-        "words": np.frombuffer(data, "<u4", count=num_words, offset=_HEADER.size),
+        "metadata": data[_HEADER.size : _HEADER.size + metadata_bytes],
+        "words": np.frombuffer(
+            data, "<u4", count=num_words, offset=_HEADER.size + metadata_bytes
+        ),
     }
 
 

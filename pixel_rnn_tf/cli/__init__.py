@@ -183,3 +183,16 @@ def load_model_or_pretrained(path, pretrained):
         return pretrained_lib.load(pretrained)
     except ValueError as error:
         raise app.UsageError(f"--pretrained: {error}") from None
+
+
+def load_condition_file(path):
+    """The condition array of a `--condition` .npy file, or None; a bad file is a usage error."""
+    from absl import app
+    import numpy as np
+
+    if path is None:
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise app.UsageError(f"--condition: could not read the .npy file {path!r}: {error}") from None

@@ -1,0 +1,61 @@
+r"""Decompresses a `pixel-rnn-compress` file back into its PNG files, pixel for pixel.
+
+  pixel-rnn-decompress --pretrained=mnist_diagonal_bilstm_7x16 --input=digits.prtc \
+      --output=digits_again/
+
+The model (and `--condition`) must be the ones that compressed the file:
+another model, or a damaged or truncated file, is refused; no image is
+ever written wrong.
+"""
+
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from pixel_rnn_tf import cli
+
+_MODEL = flags.DEFINE_string("model", None, "A saved .keras model; or --pretrained.")
+_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
+_INPUT = flags.DEFINE_string("input", None, "A file of pixel-rnn-compress.", required=True)
+_OUTPUT = flags.DEFINE_string("output", None, "The folder of the PNG files.", required=True)
+_CONDITION = flags.DEFINE_string(
+    "condition", None, "The condition it was compressed with: a .npy file, one per image."
+)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    from pixel_rnn_tf import compression
+    from pixel_rnn_tf import files
+    from pixel_rnn_tf import image_files
+
+    model = cli.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
+    try:
+        files.ensure_writable_directory(_OUTPUT.value, "--output")
+        with open(_INPUT.value, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise app.UsageError(f"--input: could not read {_INPUT.value!r}: {error}") from None
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
+    try:
+        names = json.loads(compression.read_header(data)["metadata"] or b"{}").get("names")
+        images = compression.decompress(model, data, condition=cli.load_condition_file(_CONDITION.value))
+    except ValueError as error:
+        sys.exit(f"decompress: {_INPUT.value}: {error}")
+    names = names or [f"{k:05d}.png" for k in range(len(images))]
+    for name, image in zip(names, images):
+        print(image_files.write_png(os.path.join(_OUTPUT.value, name), image, model.config.num_levels))
+
+
+def run():
+    """The console script `pixel-rnn-decompress` (setup.cfg)."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
