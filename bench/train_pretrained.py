@@ -103,6 +103,7 @@ def train_one(name, args, train, valid, test):
             "machine": _machine(),
             "num_params": int(model.count_params()),
             "validation_nats": round(val, 4),
+            "last_sitting_images_per_second": round(images / seconds, 1),
         }
 
         def write(path):
