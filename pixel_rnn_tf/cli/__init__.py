@@ -166,6 +166,16 @@ PRETRAINED_HELP = (
 )
 
 
+def define_model_flags():
+    """`(--model, --pretrained)`: the flags of a command that takes one model, either way."""
+    from absl import flags
+
+    return (
+        flags.DEFINE_string("model", None, "A saved .keras model; or --pretrained."),
+        flags.DEFINE_string("pretrained", None, PRETRAINED_HELP),
+    )
+
+
 def load_model_or_pretrained(path, pretrained):
     """The model of `--model` or of `--pretrained` (exactly one of them)."""
     from absl import app

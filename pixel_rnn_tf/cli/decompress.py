@@ -17,8 +17,7 @@ from absl import flags
 
 from pixel_rnn_tf import cli
 
-_MODEL = flags.DEFINE_string("model", None, "A saved .keras model; or --pretrained.")
-_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
+_MODEL, _PRETRAINED = cli.define_model_flags()
 _INPUT = flags.DEFINE_string("input", None, "A file of pixel-rnn-compress.", required=True)
 _OUTPUT = flags.DEFINE_string("output", None, "The folder of the PNG files.", required=True)
 _CONDITION = flags.DEFINE_string(
