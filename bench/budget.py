@@ -15,6 +15,8 @@ parameters, images seen, and the learning rate chosen.
 
   .venv/bin/python bench/budget.py                          # 10 minutes per model and rate
   .venv/bin/python bench/budget.py --budget_seconds=20 --learning_rates=1e-3   # a smoke run
+  .venv/bin/python bench/budget.py --dataset=binarized_mnist \
+      --presets=mnist_diagonal_bilstm_7x16,"tfp tfd.PixelCNN"   # the paper's benchmark
 """
 
 import argparse
@@ -36,8 +38,19 @@ PEER = "tfp tfd.PixelCNN"
 EVAL_BATCH_SIZE = 500
 
 
-def split(data_dir):
-    """`(train, validation, test)` int32 `[N, 28, 28, 1]` binary images."""
+def split(data_dir, dataset="mnist_idx"):
+    """`(train, validation, test)` int32 `[N, 28, 28, 1]` binary images.
+
+    "binarized_mnist" is the paper's benchmark with its own splits (50,000,
+    10,000, 10,000); "mnist_idx" the shared MNIST test set split 7,000 /
+    1,000 / 2,000 and Bernoulli-binarized.
+    """
+    if dataset == "binarized_mnist":
+        load = dict(data_dir=data_dir, as_numpy=True)
+        return tuple(
+            prt.data.load("binarized_mnist", split, **load)
+            for split in ("train", "validation", "test")
+        )
     images = prt.data.load(
         "mnist_idx", "test", num_levels=2, data_dir=data_dir, as_numpy=True,
         binarize="bernoulli", seed=0,
@@ -115,17 +128,27 @@ def main():
         default=training.INTRA_OP_THREADS,
         help="TensorFlow's intra-op threads (default: the package's, training.configure_threads).",
     )
+    parser.add_argument("--dataset", default="mnist_idx", choices=["mnist_idx", "binarized_mnist"])
     parser.add_argument(
-        "--data_dir",
-        default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist"),
+        "--data_dir", default=None,
+        help="Default: ../shared/data/mnist or ../shared/data/binarized_mnist, by --dataset.",
     )
     args = parser.parse_args()
+    shared = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+    data_dir = args.data_dir or os.path.join(
+        shared, "binarized_mnist" if args.dataset == "binarized_mnist" else "mnist"
+    )
     threads = training.configure_threads(args.intra_op_threads)
     rates = [float(rate) for rate in args.learning_rates.split(",")]
-    train, validation, test = split(args.data_dir)
+    train, validation, test = split(data_dir, args.dataset)
+    data = (
+        "the paper's binarized MNIST (train 50,000, validation 10,000, test 10,000)"
+        if args.dataset == "binarized_mnist" else
+        "train 7,000, validation 1,000, test 2,000 images of the shared MNIST split, "
+        "Bernoulli-binarized (seed 0)"
+    )
     print(f"Budget: {args.budget_seconds:g} s of wall clock per model and learning rate "
-          f"(compile included), batch {args.batch_size}; train 7,000, validation 1,000, "
-          "test 2,000 images of the shared MNIST split, Bernoulli-binarized (seed 0); "
+          f"(compile included), batch {args.batch_size}; {data}; "
           f"intra-op threads: {threads or 'TensorFlow default'}.")
     print("| model | params | learning rate (sweep) | images seen | validation NLL (nats) "
           "| test NLL (nats) |")
