@@ -37,77 +37,196 @@ def _scale(config, images, dtype):
     return tf.cast(tf.cast(images, tf.float32) * scale - 1.0, dtype)
 
 
-def _with_targets(data):
-    """`(x, y, sample_weight)` of a batch, with `y` the images where it is missing."""
+# The names of a dict of inputs: the serving signatures' names.
+IMAGES_KEY = "images"
+CONDITION_KEY = "condition"
+
+
+def _from_dict(inputs):
+    """`images` or `(images, condition)` of a dict `{"images", "condition"}`; else `inputs`."""
+    if not isinstance(inputs, dict):
+        return inputs
+    unknown = sorted(set(inputs) - {IMAGES_KEY, CONDITION_KEY})
+    if unknown or IMAGES_KEY not in inputs:
+        raise ValueError(
+            f'Expected a dict of inputs with the keys "{IMAGES_KEY}" and, for a conditioned '
+            f'model, "{CONDITION_KEY}". Received: keys {sorted(inputs)}'
+        )
+    if CONDITION_KEY in inputs:
+        return inputs[IMAGES_KEY], inputs[CONDITION_KEY]
+    return inputs[IMAGES_KEY]
+
+
+def _is_image_target(config, value, conditional):
+    """Whether `value` is a batch of images `[batch, H, W, C]` (a target), from its static spec.
+
+    A conditioned model's float maps may have the images' shape, so there
+    only integer values are images.
+    """
+    dtype = getattr(value, "dtype", None)
+    shape = getattr(value, "shape", None)
+    if dtype is None or shape is None or len(shape) != 4:
+        return False
+    if conditional and not tf.as_dtype(dtype).is_integer:
+        return False
+    return tf.TensorShape(shape[1:]).is_compatible_with(config.image_shape)
+
+
+def _spec_words(value):
+    """A value's dtype and shape, for messages."""
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is None or dtype is None:
+        return f"a {type(value).__name__}"
+    return f"{tf.as_dtype(dtype).name} of shape {tuple(shape)}"
+
+
+def model_batch(config, conditional, data):
+    """`(x, y, sample_weight)` of one batch in every layout Keras users write.
+
+    A density model's target is its input. Accepted, for a model without a
+    condition: `images`, `(images,)`, `(images, images)` and
+    `(images, images, sample_weight)`; for a conditioned one: `(images,
+    condition)` (a `tf.data.Dataset` of `as_supervised` pairs, or
+    `fit(images, labels)`), `((images, condition),)`, `((images,
+    condition), images)` and a dict `{"images": ..., "condition": ...}`
+    (the serving signatures' names) in place of `x`, each with an optional
+    `sample_weight` last.
+
+    Args:
+      config: the model's config.
+      conditional: whether the model takes a condition.
+      data: a batch as Keras's `fit` and `evaluate` see it.
+
+    Returns:
+      `(x, y, sample_weight)`: `x` the images, or `(images, condition)`;
+      `y` the images.
+
+    Raises:
+      ValueError: a second element that is not an image target for a model
+        without a condition (labels, say), or no condition for a model that
+        takes one; each says what to pass instead.
+    """
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-    if y is None:
-        y = x[0] if isinstance(x, (tuple, list)) else x
-    return x, y, sample_weight
+    x = _from_dict(x)
+    if isinstance(x, (tuple, list)) and len(x) == 1:
+        x = x[0]
+    pair = isinstance(x, (tuple, list))
+    if not conditional:
+        if pair:
+            raise ValueError(
+                "This model takes no condition (num_classes=None, condition_shape=None): its "
+                f"input is images alone. Received: x, a {type(x).__name__} of {len(x)}"
+            )
+        if y is not None and not _is_image_target(config, y, conditional):
+            raise ValueError(
+                "This model takes no condition (num_classes=None, condition_shape=None) and "
+                f"learns its input images, which are its targets; the data's second element is "
+                f"not images of shape [batch, {', '.join(map(str, config.image_shape))}] "
+                f"(labels of an `as_supervised` data set?). Received: {_spec_words(y)}. Drop "
+                "it (`dataset.map(lambda images, labels: images)`), or condition the model "
+                "on it (`ModelConfig(num_classes=...)` for labels, `condition_shape=...` for "
+                "vectors and maps)."
+            )
+        return x, (x if y is None else y), sample_weight
+    if pair:
+        images, condition = x
+    elif y is not None and not _is_image_target(config, y, conditional):
+        images, condition, y = x, y, None  # `(images, condition)`: the condition second.
+    else:
+        raise ValueError(
+            f"This model is conditioned on {conditioning.describe(config)}: pass `(images, "
+            'condition)` data (e.g. an `as_supervised` data set of labels), a dict {"images": '
+            '..., "condition": ...}, or `x=(images, condition)`. Received: images '
+            f"({_spec_words(x)}) and no condition"
+        )
+    return (images, condition), (images if y is None else y), sample_weight
 
 
 class _ConfiguredModel(keras.Model):
     """What every model of the package shares: built from a config, saved as it.
 
-    Under `jit_compile` XLA compiles away the range checks of the model's
-    `call` (an out-of-range pixel would give a NaN loss), so `fit` and
-    `evaluate` then check the images of their data before the compiled step:
-    arrays at once (`ValueError`), `tf.data.Dataset`s in the pipeline
-    (`InvalidArgumentError` at the bad batch). Other data (generators,
-    `keras.utils.PyDataset`) is used as it comes.
-
-    A density model's target is its input: `fit(images)`, and `evaluate`,
-    with no targets train and test on the images themselves.
+    `fit` and `evaluate` take a batch in any layout of `model_batch`:
+    images alone (the target of a density model is its input), `(images,
+    condition)` pairs or `{"images", "condition"}` dicts for a conditioned
+    model. Under `jit_compile` they check the data before the compiled step
+    (`_checked_data`), so XLA refuses what the plain graph refuses.
     """
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
-        if self.jit_compile:
-            x, y, validation_data = map(self._range_checked, (x, y, validation_data))
+        x, y, kwargs = self._checked_data(x, y, kwargs)
+        if validation_data is not None:
+            if isinstance(validation_data, tf.data.Dataset):
+                validation_data = self._checked_dataset(validation_data)
+            elif isinstance(validation_data, (tuple, list)):
+                x_val, y_val, weights = self._checked_data(validation_data, None, {})
+                validation_data = (x_val, y_val) + tuple(weights.values())
         return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        if self.jit_compile:
-            x, y = map(self._range_checked, (x, y))
+        x, y, kwargs = self._checked_data(x, y, kwargs)
         return super().evaluate(x, y, *args, **kwargs)
 
-    def _range_checked(self, data):
-        """`data` (`fit`'s `x`, `y` or `validation_data`) with its images range-checked.
+    def _checked_data(self, x, y, kwargs):
+        """`fit`'s or `evaluate`'s `(x, y, kwargs)` in one layout, checked where XLA cannot.
 
-        Images are the integer arrays or tensors shaped `[..., H, W, C]` of
-        the config, alone, in nested tuples, or in a `tf.data.Dataset`'s
-        elements; labels and weights are left to the model.
+        Arrays, tensors and dicts or tuples of them, and a
+        `tf.data.Dataset`'s elements, are brought to `model_batch`'s layout
+        here, before Keras builds its metrics on a first batch as it comes.
+        Under `jit_compile` XLA compiles away the asserts of the model's
+        `call` (an out-of-range pixel or label gives a finite or NaN loss,
+        never an error), so the data is also checked before the compiled
+        step, as the plain graph checks it: arrays at once (`ValueError`), a
+        dataset in its pipeline (`InvalidArgumentError` at the bad batch),
+        images and condition alike. Other data (generators,
+        `keras.utils.PyDataset`) is used as it comes.
         """
+        if isinstance(x, tf.data.Dataset):
+            return self._checked_dataset(x), y, kwargs
+        arrays = (np.ndarray, tf.Tensor, dict, tuple, list)
+        if not isinstance(x, arrays) or not (y is None or isinstance(y, (np.ndarray, tf.Tensor))):
+            return x, y, kwargs
+        batch = model_batch(self.config, self.conditional, x if y is None else (x, y))
+        if self.jit_compile:
+            self._check_batch(batch)
+        x, y, sample_weight = batch
+        if sample_weight is not None:
+            kwargs = dict(kwargs, sample_weight=sample_weight)
+        return x, y, kwargs
+
+    def _checked_dataset(self, dataset):
+        """`dataset` in the layout `model_batch` makes, checked in the pipeline under XLA."""
+        nested = isinstance(dataset.element_spec, tuple)
+        jit_compile = self.jit_compile
+
+        def canonical(*element):
+            x, y, sample_weight = model_batch(
+                self.config, self.conditional, element if nested else element[0]
+            )
+            if jit_compile:
+                x, y = self._check_batch((x, y, sample_weight))
+            return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+        return dataset.map(canonical)
+
+    def _check_batch(self, batch):
+        """`(x, y)` of `model_batch`'s `batch`, with images, targets and condition checked.
+
+        Eagerly a `ValueError`; in a graph (a `tf.data` pipeline) assertions
+        that fail with `InvalidArgumentError`, naming `images` or `condition`.
+        """
+        x, y, _ = batch
         config = self.config
-
-        def is_images(value):
-            dtype = getattr(value, "dtype", None)
-            shape = getattr(value, "shape", None)
-            return (
-                dtype is not None and shape is not None and tf.as_dtype(dtype).is_integer
-                and len(shape) >= 3 and tuple(shape[-3:]) == tuple(config.image_shape)
-            )
-
-        def eager(value):
-            if isinstance(value, (np.ndarray, tf.Tensor)) and is_images(value):
-                validation.check_range(value, config.num_levels, "images")  # Raises at once.
-            return value
-
-        def in_graph(value):
-            if is_images(value):
-                return validation.check_range(value, config.num_levels, "images")
-            return value
-
-        if isinstance(data, tf.data.Dataset):
-            return data.map(
-                lambda *element: tf.nest.map_structure(
-                    in_graph, element[0] if len(element) == 1 else element
-                )
-            )
-        if isinstance(data, (tuple, list, np.ndarray, tf.Tensor)):
-            tf.nest.map_structure(eager, data)
-        return data
-
-    def train_step(self, data):
-        return _logs_for_reduction(super().train_step(_with_targets(data)))
+        raw_images, condition = x if self.conditional else (x, None)
+        images = _checked_images(config, raw_images)
+        if y is raw_images:
+            y = images
+        elif tf.as_dtype(y.dtype).is_integer:  # Targets as images; float ones are the loss's.
+            y = validation.check_range(y, config.num_levels, "images")
+        if condition is None:
+            return images, y
+        condition = conditioning.check(config, condition, tf.shape(images)[0])
+        return (images, condition), y
 
     def make_train_function(self, force=False):
         super().make_train_function(force)
@@ -151,7 +270,9 @@ class _ConfiguredModel(keras.Model):
         return run
 
     def test_step(self, data):
-        return _logs_for_reduction(super().test_step(_with_targets(data)))
+        return _logs_for_reduction(
+            super().test_step(model_batch(self.config, self.conditional, data))
+        )
 
     def input_signature(self, batch_size=None):
         """The inputs' `tf.TensorSpec`s, as one list of `call`'s arguments.
@@ -293,8 +414,12 @@ class PixelModel(_ConfiguredModel):
         self.built = True
 
     def split_inputs(self, inputs):
-        """Validates `inputs`; returns int32 images and the checked condition (or `None`)."""
-        inputs = _cast_symbolic(inputs)
+        """Validates `inputs`; returns int32 images and the checked condition (or `None`).
+
+        `inputs` is images, `(images, condition)`, or a dict of them named
+        as the serving signatures name them, `{"images", "condition"}`.
+        """
+        inputs = _cast_symbolic(_from_dict(inputs))
         if self.conditional:
             if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
                 raise ValueError(
@@ -445,6 +570,7 @@ class PixelModel(_ConfiguredModel):
         return fill(self, images, known, condition, 0)
 
     def compute_output_shape(self, input_shape):
+        input_shape = _from_dict(input_shape)
         images_shape = input_shape[0] if self.conditional else input_shape
         return (images_shape[0],) + self.config.image_shape + (self.config.num_levels,)
 
@@ -504,7 +630,7 @@ class MultiScalePixelModel(_ConfiguredModel):
         self.built = True
 
     def split_inputs(self, inputs):
-        inputs = _cast_symbolic(inputs)
+        inputs = _cast_symbolic(_from_dict(inputs))
         if isinstance(inputs, (tuple, list)):
             raise ValueError(
                 "The multi-scale model conditions on its own small image and takes images "

@@ -163,3 +163,115 @@ def test_build_model_from_preset_name():
 
 def test_all_images_helper():
     assert all_images((1, 2, 1), 3).shape == (9, 1, 2, 1)
+
+
+# --- Keras data layouts, under XLA and without -------------------------------------------
+
+
+def _compiled(jit_compile, **config):
+    from pixel_rnn_tf import training
+
+    config = tiny_config("pixel_cnn", (4, 3, 1), num_levels=2, hidden_units=4, **config)
+    return training.compile_model(prt.build_model(config), jit_compile=jit_compile)
+
+
+def _labelled(count=8, num_classes=3):
+    return random_images((count, 4, 3, 1), 2), np.arange(count, dtype=np.int32) % num_classes
+
+
+def test_dict_inputs_are_the_pair():
+    model = _model("pixel_cnn", (4, 3, 1), num_classes=3)
+    images, labels = _labelled(2)
+    np.testing.assert_array_equal(
+        model({"images": images, "condition": labels}).numpy(), model((images, labels)).numpy()
+    )
+    with pytest.raises(ValueError, match=r"keys.*\['image', 'condition'\]|keys \['condition'"):
+        model({"image": images, "condition": labels})
+
+
+def _layouts(images, labels):
+    """The same labelled batches of 4 in the layouts Keras users write."""
+    slices = tf.data.Dataset.from_tensor_slices
+    return {
+        "pairs": slices((images, labels)).batch(4),  # `as_supervised`
+        "dicts": slices({"images": images, "condition": labels}).batch(4),
+        "nested": slices(((images, labels),)).batch(4),
+    }
+
+
+def test_conditional_model_trains_on_every_keras_layout():
+    model = _compiled(False, num_classes=3)
+    images, labels = _labelled()
+    layouts = _layouts(images, labels)
+    reference = model.evaluate(layouts["nested"], verbose=0)
+    for data in (layouts["pairs"], layouts["dicts"]):
+        np.testing.assert_allclose(model.evaluate(data, verbose=0), reference, rtol=1e-5)
+    for x, y in [({"images": images, "condition": labels}, None), (images, labels)]:
+        np.testing.assert_allclose(
+            model.evaluate(x, y, batch_size=4, verbose=0), reference, rtol=1e-5
+        )
+    assert np.isfinite(model.fit(layouts["dicts"], verbose=0).history["loss"][0])
+    history = model.fit(images, labels, batch_size=4, validation_data=(images, labels), verbose=0)
+    assert np.isfinite(history.history["val_loss"][0])
+
+
+def test_conditional_model_evaluates_keras_layouts_under_xla():
+    """One compiled step for every layout: the data path brings them to one (`fit`
+    shares it; its XLA compile is tens of seconds on a CPU, too slow for the suite)."""
+    images, labels = _labelled()
+    layouts = _layouts(images, labels)
+    plain = _compiled(False, num_classes=3)
+    reference = plain.evaluate(layouts["pairs"], verbose=0)
+    model = _compiled(True, num_classes=3)
+    model.set_weights(plain.get_weights())
+    assert model.jit_compile
+    for data in (layouts["dicts"], layouts["nested"]):
+        np.testing.assert_allclose(model.evaluate(data, verbose=0), reference, rtol=1e-4)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_unconditional_model_refuses_labels_as_targets(jit_compile):
+    model = _compiled(jit_compile)
+    images, labels = _labelled()
+    message = r"takes no condition.*second element.*int32 of shape \(.*\).*Drop it"
+    with pytest.raises(ValueError, match=message):
+        model.fit(tf.data.Dataset.from_tensor_slices((images, labels)).batch(4), verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.fit(images, labels, batch_size=4, verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.evaluate(images, labels, batch_size=4, verbose=0)
+    # The density model's own layouts still work.
+    assert np.isfinite(model.evaluate(images, images, batch_size=4, verbose=0)[0])
+    assert np.isfinite(model.evaluate(images, batch_size=4, verbose=0)[0])
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_conditional_model_without_condition_says_what_to_pass(jit_compile):
+    model = _compiled(jit_compile, num_classes=3)
+    images, _ = _labelled()
+    with pytest.raises(ValueError, match=r"conditioned on int labels.*\(images, condition\)"):
+        model.fit(images, batch_size=4, verbose=0)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize(
+    "config,condition,message",
+    [
+        (dict(num_classes=3), np.array([0, 1, 2, 3]), r"`condition` values"),
+        (dict(num_classes=3), np.array([0, -1, 2, 1]), r"`condition` values"),
+        (dict(num_classes=3), np.array([0.0, 1.0, 2.0, 1.0], np.float32), r"condition.dtype"),
+        (dict(condition_shape=(2,)), np.array([[0, 1], [np.nan, 0]] * 2, np.float32),
+         r"`condition` (to be|must be) finite"),
+    ],
+)
+def test_bad_conditions_are_refused_before_the_compiled_step(
+    jit_compile, config, condition, message
+):
+    """XLA drops the model's asserts: the data path checks what the plain graph checks."""
+    model = _compiled(jit_compile, **config)
+    images = random_images((4, 4, 3, 1), 2)
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match=message):
+        model.evaluate(images, condition, batch_size=4, verbose=0)
+    dataset = tf.data.Dataset.from_tensor_slices((images, condition)).batch(4)
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match=message):
+        model.evaluate(dataset, verbose=0)
