@@ -31,8 +31,40 @@ def dequantized_nats(nats_per_image, image_shape, num_levels=256):
     return nats_per_image - int(np.prod(image_shape)) * math.log(num_levels)
 
 
+class _NegativeLogLikelihood(keras.metrics.Mean):
+    """A mean NLL of `(y_true, y_pred)`: lower is better.
+
+    `_direction` is the attribute Keras's `MonitorCallback` reads to infer
+    `mode`, so `EarlyStopping(monitor="val_bits_per_dim")` and
+    `ModelCheckpoint(..., save_best_only=True)` minimize it without
+    `mode="min"`.
+    """
+
+    _direction = "down"
+
+    def __init__(self, name, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
 @register_serializable
-class BitsPerDim(keras.metrics.Mean):
+class NatsPerImage(_NegativeLogLikelihood):
+    """Mean negative log-likelihood in nats per image (`CategoricalNLL` as a metric).
+
+    Takes int images `[batch, H, W, C]` and logits `[batch, H, W, C, num_levels]`.
+    """
+
+    def __init__(self, name="nats_per_image", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return super().update_state(-head.log_prob(y_pred, y_true), sample_weight)
+
+
+@register_serializable
+class BitsPerDim(_NegativeLogLikelihood):
     """Mean negative log-likelihood in bits per dimension.
 
     Takes the same `(y_true, y_pred)` as `CategoricalNLL`: int images
@@ -46,6 +78,3 @@ class BitsPerDim(keras.metrics.Mean):
         nats = -head.log_prob(y_pred, y_true)
         dims = tf.cast(tf.reduce_prod(tf.shape(y_true)[-3:]), nats.dtype)
         return super().update_state(nats / (dims * math.log(2.0)), sample_weight)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}

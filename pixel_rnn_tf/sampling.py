@@ -52,31 +52,98 @@ def _check_method(method):
         raise ValueError(f"Expected `method` to be one of {METHODS}. Received: method={method!r}")
 
 
+# `draw` divides float32 logits by the temperature: below float32's smallest
+# normal number a temperature is subnormal (1e-45 is stored as 1.4e-45) or
+# zero (1e-50), above its largest it is infinite (1e300), so the bounds are
+# checked on the float32 value, not on the number as written.
+MIN_TEMPERATURE = float(np.finfo(np.float32).tiny)
+MAX_TEMPERATURE = float(np.finfo(np.float32).max)
+
+
+def _temperature_error(temperature, detail=""):
+    return ValueError(
+        f"Expected `temperature` to be a float in [{MIN_TEMPERATURE:.4g}, {MAX_TEMPERATURE:.4g}] "
+        f"(a finite, positive, normal float32, the dtype of the logits it divides){detail}. "
+        f"Received: temperature={temperature!r}"
+    )
+
+
 def check_temperature(temperature):
-    """Validates a finite `temperature > 0`; returns it as a float32 tensor."""
-    if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
-        if not (temperature > 0 and math.isfinite(temperature)):
-            raise ValueError(
-                f"Expected `temperature` to be a finite float > 0. "
-                f"Received: temperature={temperature}"
-            )
-        return tf.constant(temperature, tf.float32)
-    temperature = tf.convert_to_tensor(temperature)
-    if temperature.dtype == tf.bool or temperature.shape.rank != 0:
-        raise ValueError(
-            "Expected `temperature` to be a float scalar. Received: "
-            f"temperature of dtype {temperature.dtype.name} and shape {temperature.shape}"
+    """Validates a temperature in float32, the logits' dtype; returns a float32 scalar tensor.
+
+    A Python or numpy number is checked at once (`ValueError`), as is a
+    tensor eagerly; inside a graph a float or int scalar tensor is checked
+    by assertions (`InvalidArgumentError`). Refused: `None`, strings,
+    bools, non-scalars, NaN, and numbers that float32 holds as zero, a
+    subnormal or infinity (`MIN_TEMPERATURE`, `MAX_TEMPERATURE`).
+    """
+    if isinstance(temperature, (int, float, np.integer, np.floating)) and not isinstance(
+        temperature, (bool, np.bool_)
+    ):
+        with np.errstate(over="ignore", under="ignore"):
+            value = float(np.float32(temperature))
+        if not (math.isfinite(value) and MIN_TEMPERATURE <= value):
+            detail = f"; float32 holds it as {value}" if value != temperature else ""
+            raise _temperature_error(temperature, detail)
+        return tf.constant(value, tf.float32)
+    if temperature is None or isinstance(temperature, (str, bytes, bool, np.bool_)):
+        raise _temperature_error(temperature)
+    try:
+        tensor = tf.convert_to_tensor(temperature)
+    except (TypeError, ValueError):
+        raise _temperature_error(temperature) from None
+    if not (tensor.dtype.is_floating or tensor.dtype.is_integer) or tensor.shape.rank != 0:
+        raise _temperature_error(
+            temperature, f"; a scalar, not dtype {tensor.dtype.name} of shape {tensor.shape}"
         )
-    temperature = tf.cast(temperature, tf.float32)
+    tensor = tf.cast(tensor, tf.float32)
     if tf.executing_eagerly():
-        return check_temperature(float(temperature))
+        return check_temperature(float(tensor))
     with tf.control_dependencies(
         [
-            tf.debugging.assert_positive(temperature, message="`temperature` must be > 0"),
-            tf.debugging.assert_all_finite(temperature, "`temperature` must be finite"),
+            tf.debugging.assert_all_finite(tensor, "`temperature` must be finite"),
+            tf.debugging.assert_greater_equal(
+                tensor, MIN_TEMPERATURE,
+                message=f"`temperature` must be >= {MIN_TEMPERATURE:.4g} (a normal float32)",
+            ),
         ]
     ):
-        return tf.identity(temperature)
+        return tf.identity(tensor)
+
+
+def check_seed(seed):
+    """Validates a sampling seed; returns it unchanged for `tfp.random.sanitize_seed`.
+
+    A seed is `None` (tfp's stateful draw), an int, a pair of ints, or an
+    integer tensor of shape `[]` or `[2]`. Anything else (a string, a
+    float, three ints) is a `ValueError` naming `seed`, not TensorFlow's
+    conversion error.
+    """
+    if seed is None:
+        return seed
+    error = ValueError(
+        "Expected `seed` to be None, an int, a pair of ints, or an int tensor of shape [] or "
+        f"[2]. Received: seed={seed!r}"
+    )
+    if isinstance(seed, (bool, np.bool_, str, bytes, float, np.floating)):
+        raise error
+    if isinstance(seed, (int, np.integer)):
+        return seed
+    if isinstance(seed, (tuple, list)):
+        if len(seed) != 2 or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in seed
+        ):
+            raise error
+        return seed
+    try:
+        tensor = tf.convert_to_tensor(seed)
+    except (TypeError, ValueError):
+        raise error from None
+    if not tensor.dtype.is_integer or tensor.shape.rank is None or (
+        tuple(tensor.shape) not in ((), (2,))
+    ):
+        raise error
+    return seed
 
 
 def gumbel_noise(seed, row, shape):
@@ -101,6 +168,10 @@ def draw(logits, gumbel, temperature):
 
     With stateless noise, the draw is a deterministic function of the logits
     and the seed: samplers that compute the same logits draw the same values.
+    The logits are shifted to a maximum of 0 before the division (the
+    softmax is the same): at a tiny temperature the others go to -inf, not
+    the largest to +inf, so the draw tends to the greedy choice instead of
+    overflowing.
 
     Args:
       logits: `[batch, num_levels]`.
@@ -110,7 +181,8 @@ def draw(logits, gumbel, temperature):
     Returns:
       int32 `[batch]`.
     """
-    return tf.argmax(logits / temperature + gumbel, axis=-1, output_type=tf.int32)
+    shifted = logits - tf.reduce_max(logits, axis=-1, keepdims=True)  # <= 0
+    return tf.argmax(shifted / temperature + gumbel, axis=-1, output_type=tf.int32)
 
 
 class NaiveStepper:
@@ -307,7 +379,7 @@ def _check_jit_compile(jit_compile, method):
 
 def _run(model, images, known, seed, temperature, condition, method, jit_compile):
     jit_compile = _check_jit_compile(jit_compile, method)
-    args = (images, known, tfp.random.sanitize_seed(seed), temperature, condition)
+    args = (images, known, tfp.random.sanitize_seed(check_seed(seed)), temperature, condition)
     if tf.executing_eagerly():
         return _function(model, method, jit_compile)(*args)
     return _fill(model, *args, method=method, jit_compile=jit_compile)
@@ -323,7 +395,8 @@ def sample(
       num_samples: positive int (or int32 scalar tensor).
       seed: a stateless seed: int, pair of ints or int32 `[2]`; the same
         seed gives the same images.
-      temperature: float > 0; logits are divided by it.
+      temperature: float > 0 that float32 holds as a normal number
+        (`check_temperature`); logits are divided by it.
       method: "auto" (the fastest exact method), "naive" or "cached".
       condition: the model's condition, one per image (`conditioning`), or `None`.
       jit_compile: compile each row's loop with XLA (the noise is drawn

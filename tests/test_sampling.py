@@ -290,3 +290,49 @@ def test_sampling_from_several_models_does_not_warn_of_retracing(caplog):
         for count in (1, 2):
             sampling.sample(model, count, seed=(1, 2), jit_compile=False)
     assert "retracing" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "temperature,shown",
+    [
+        (1e300, r"temperature=1e\+300"),  # float32: inf
+        (1e-50, r"temperature=1e-50"),  # float32: 0
+        (1e-45, r"holds it as 1\.4.*temperature=1e-45"),  # float32: a subnormal
+        (None, r"temperature=None"),
+        ("1.0", r"temperature='1\.0'"),
+        (np.float64(-2.0), r"temperature=.*-2\.0"),
+        ([1.0, 2.0], r"scalar.*temperature=\[1\.0, 2\.0\]"),
+    ],
+)
+def test_temperature_is_checked_as_float32(temperature, shown):
+    model = _model("pixel_cnn", (2, 2, 1))
+    with pytest.raises(ValueError, match=r"Expected `temperature`.*float32.*" + shown):
+        sampling.sample(model, 1, seed=(1, 1), temperature=temperature)
+
+
+def test_temperature_is_checked_as_float32_in_a_graph():
+    model = _model("pixel_cnn", (2, 2, 1))
+    draw = tf.function(lambda t: sampling.sample(model, 1, seed=(1, 1), temperature=t))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`temperature` must be >="):
+        draw(tf.constant(1e-45))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`temperature` must be finite"):
+        draw(tf.constant(np.inf, tf.float32))
+
+
+def test_smallest_temperature_draws_the_argmax_without_overflow():
+    """Logits over a normal float32's reciprocal would overflow; shifted, they cannot."""
+    model = _model("pixel_cnn", (2, 3, 1), scale=2.0)
+    cold = sampling.sample(
+        model, 3, seed=(4, 4), temperature=sampling.MIN_TEMPERATURE, method="naive"
+    ).numpy()
+    np.testing.assert_array_equal(cold, model(cold).numpy().argmax(-1))
+
+
+@pytest.mark.parametrize("seed", ["abc", (1, 2, 3), 1.5, True, (1.5, 2), [[1, 2]]])
+def test_bad_seeds_name_the_argument(seed):
+    model = _model("pixel_cnn", (2, 2, 1))
+    with pytest.raises(ValueError, match=r"Expected `seed`.*Received: seed="):
+        sampling.sample(model, 1, seed=seed)
+    with pytest.raises(ValueError, match=r"Expected `seed`"):
+        sampling.complete(model, np.zeros((1, 2, 2, 1), np.int32), np.zeros((2, 2, 1), bool),
+                          seed=seed)
