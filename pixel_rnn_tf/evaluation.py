@@ -90,6 +90,44 @@ def _as_batches(model, dataset, batch_size, condition):
     return dataset, has_condition
 
 
+def non_finite_weights(model):
+    """The paths of `model`'s weights that hold NaN or infinite values."""
+    return [w.path for w in model.weights if not np.all(np.isfinite(w.numpy()))]
+
+
+def check_finite_weights(model):
+    """Raises `FloatingPointError` naming `model` and its non-finite weights, if any.
+
+    A model with a NaN or infinite weight gives NaN likelihoods and
+    meaningless samples: evaluation, sampling commands and export refuse it.
+    """
+    weights = non_finite_weights(model)
+    if weights:
+        shown = ", ".join(weights[:3]) + (f" and {len(weights) - 3} more" if len(weights) > 3 else "")
+        raise FloatingPointError(
+            f"The model {model.name} has non-finite (NaN or infinite) weights: {shown}. "
+            "Use a checkpoint from before training diverged (last.keras, best.keras)."
+        )
+
+
+def check_finite_nll(model, nats):
+    """Raises `FloatingPointError` naming `model` where the NLL `nats` is not finite.
+
+    Finite weights can still overflow in a 16-bit compute dtype (mixed
+    precision); the error says so rather than reporting NaN.
+    """
+    if math.isfinite(nats):
+        return
+    check_finite_weights(model)
+    dtype = model.compute_dtype
+    cause = (
+        f"an overflow in its compute dtype {dtype}: evaluate it in float32 (load it with "
+        "keras.config.set_dtype_policy('float32'))"
+        if dtype != "float32" else "an overflow of its activations"
+    )
+    raise FloatingPointError(f"The model {model.name} gives a non-finite NLL ({nats}), from {cause}.")
+
+
 def _check_has_condition(config, has_condition):
     """A dataset's elements carry a condition exactly when the model takes one."""
     takes_condition = conditioning.kind(config) is not None
@@ -120,6 +158,10 @@ def evaluate(model, dataset, batch_size=DEFAULT_BATCH_SIZE, condition=None):
         condition per image (`conditioning`): int labels `[N]`, float
         vectors `[N, D]` or maps `[N, h, w, c]`.
 
+    Raises:
+      FloatingPointError: naming the model, where its weights or the NLL
+        are not finite (a mixed-precision overflow, say); never a NaN result.
+
     Returns:
       A dict of Python numbers:
       * `num_images`: N; `num_dims`: D = H * W * C.
@@ -149,6 +191,7 @@ def evaluate(model, dataset, batch_size=DEFAULT_BATCH_SIZE, condition=None):
             f"Expected `batch_size` to be a positive int. Received: batch_size={batch_size!r}"
         )
     config = model.config
+    check_finite_weights(model)
     batches, has_condition = _as_batches(model, dataset, batch_size, condition)
     total, total_squares, count = 0.0, 0.0, 0
     for batch in batches:
@@ -166,6 +209,7 @@ def evaluate(model, dataset, batch_size=DEFAULT_BATCH_SIZE, condition=None):
     if count == 0:
         raise ValueError("Expected a non-empty `dataset`. Received: 0 images")
     mean = total / count
+    check_finite_nll(model, mean)
     variance = max(total_squares / count - mean**2, 0.0) * count / max(count - 1, 1)
     dequantized = float(metrics.dequantized_nats(mean, config.image_shape, config.num_levels))
     return {

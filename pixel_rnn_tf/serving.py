@@ -18,6 +18,15 @@ input on every signature, one per image: int32 labels `[batch]` in
 * `complete`: `images` uint8 `[batch, H, W, C]`, `known` bool
   `[batch, H, W, C]`, `seed`, `temperature` -> `images` uint8
   `[batch, H, W, C]`, equal to the input where `known` (`sampling.complete`).
+* `metadata`: no inputs -> `num_levels` int32 `[]`, `image_shape` int32
+  `[3]` (height, width, channels) and `levels` int32 `[num_levels]`, the
+  values a pixel takes: constants, so `saved_model_cli show --all` shows the
+  number of levels as the shape of `levels` (and the image shape as the
+  `images` inputs' shape), and `saved_model_cli run --signature_def=metadata`
+  prints every value.
+
+A model with a NaN or infinite weight is refused before anything is written
+(`FloatingPointError`).
 
 Validation, all in the graph. A signature called with the wrong dtype is
 refused before it runs (TF Serving: INVALID_ARGUMENT); TensorFlow's runtime
@@ -58,6 +67,7 @@ import numpy as np
 import tensorflow as tf
 
 from pixel_rnn_tf import conditioning
+from pixel_rnn_tf import evaluation
 from pixel_rnn_tf import files
 from pixel_rnn_tf import head
 from pixel_rnn_tf import metrics
@@ -67,8 +77,9 @@ DEFAULT_MAX_SAMPLES = 64
 LOG_PROB = "log_prob"
 SAMPLE = "sample"
 COMPLETE = "complete"
+METADATA = "metadata"
 SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY  # "serving_default"
-SIGNATURES = (SERVING_DEFAULT, LOG_PROB, SAMPLE, COMPLETE)
+SIGNATURES = (SERVING_DEFAULT, LOG_PROB, SAMPLE, COMPLETE, METADATA)
 MODEL_FILENAME = "model.keras"  # What `training.train` writes into its output directory.
 
 # TF Serving loads only all-digit directory names as versions, so a
@@ -166,6 +177,8 @@ class ExportModule(tf.Module):
                 "Expected `max_samples` to be a positive int. "
                 f"Received: max_samples={max_samples!r}"
             )
+        # NaN weights would serve NaN likelihoods and noise as samples.
+        evaluation.check_finite_weights(model)
         # Track the model's `tf.Variable`s themselves, not the Keras objects:
         # saving a Keras 3 variable wraps a copy of it whose restore op never
         # initializes the resource the traced functions read, so a session
@@ -202,6 +215,7 @@ class ExportModule(tf.Module):
         self.complete = tf.function(
             self._complete, input_signature=[images, known, seed, temperature] + condition
         )
+        self.metadata = tf.function(self._metadata, input_signature=[])
 
     @property
     def model(self):
@@ -221,6 +235,15 @@ class ExportModule(tf.Module):
             LOG_PROB: log_prob,
             SAMPLE: self.sample.get_concrete_function(),
             COMPLETE: self.complete.get_concrete_function(),
+            METADATA: self.metadata.get_concrete_function(),
+        }
+
+    def _metadata(self):
+        """What a client needs to know of the model: constants, no inputs."""
+        return {
+            "num_levels": tf.constant(self.num_levels, tf.int32),
+            "image_shape": tf.constant(self.image_shape, tf.int32),
+            "levels": tf.range(self.num_levels, dtype=tf.int32),  # [num_levels]
         }
 
     def _checked_images(self, images, name="images"):
@@ -402,6 +425,7 @@ def export_versioned(
         meanwhile) and `overwrite` is False; it is left untouched.
       files.UnusableDirectoryError: `export_base` is a file or cannot be
         written; raised before the (slow) export.
+      FloatingPointError: the model has non-finite weights.
     """
     if version is not None and (not _is_int(version) or version < 0):
         raise ValueError(

@@ -237,7 +237,9 @@ def test_loads_without_the_package(isolated):
     summary, _ = isolated
     assert summary["pixel_rnn_tf_importable"] is False
     for case in summary["cases"].values():
-        assert case["signatures"] == ["complete", "log_prob", "sample", "serving_default"]
+        assert case["signatures"] == [
+            "complete", "log_prob", "metadata", "sample", "serving_default"
+        ]
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -366,6 +368,30 @@ def test_saved_model_cli_show_lists_signatures(exports):
                    "temperature": temperature, "condition": condition},
         "outputs": {"images": images},
     }
+    # The number of levels where `show` displays it: the shape of the pixel values.
+    assert shown["metadata"] == {
+        "inputs": {},
+        "outputs": {"num_levels": ("DT_INT32", "()"), "image_shape": ("DT_INT32", "(3)"),
+                    "levels": ("DT_INT32", f"({export.config.num_levels})")},
+    }
+
+
+def test_metadata_signature_gives_levels_and_shape(exports):
+    export = exports["diagonal_bilstm_rgb_conditional"]
+    metadata = tf.saved_model.load(export.path).signatures["metadata"]()
+    assert int(metadata["num_levels"]) == export.config.num_levels
+    assert tuple(metadata["image_shape"].numpy()) == export.config.image_shape
+    np.testing.assert_array_equal(metadata["levels"], np.arange(export.config.num_levels))
+
+
+@pytest.mark.parametrize("value", [np.nan, -np.inf])
+def test_export_refuses_a_model_with_non_finite_weights(value, tmp_path):
+    model = prt.build_model(tiny_config("pixel_cnn", (2, 3, 1), num_levels=2))
+    kernel = model.weights[0]
+    kernel.assign(np.full(kernel.shape, value, np.float32))
+    with pytest.raises(FloatingPointError, match=rf"{model.name}.*non-finite.*{kernel.path}"):
+        serving.export_versioned(model, str(tmp_path / "base"))
+    assert serving.versions(str(tmp_path / "base")) == []
 
 
 def test_saved_model_cli_run_gives_the_same_log_prob(exports, tmp_path):

@@ -63,7 +63,8 @@ def main(argv):
             max_samples=_MAX_SAMPLES.value,
             sampling_jit_compile=_SAMPLING_JIT_COMPILE.value,
         )
-    except (OSError, ValueError) as error:  # Missing, unreadable or taken paths.
+    # Missing, unreadable or taken paths; a model with non-finite weights.
+    except (OSError, ValueError, FloatingPointError) as error:
         sys.exit(f"export: {error}")  # Exit status 1, the message on stderr.
     print(path)
 
