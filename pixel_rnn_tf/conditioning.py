@@ -20,7 +20,10 @@ the condition: the causality contract is about the images only.
 sampler, the distribution, evaluation and serving alike.
 """
 
+import os
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from pixel_rnn_tf import compat
@@ -132,6 +135,29 @@ def check(config, condition, batch_size=None, name="condition", batch_dims=1):
     if batch_size is not None:
         condition = validation.check_count(condition, batch_size, name, "one per image")
     return condition
+
+
+def load_file(path, name="condition"):
+    """The conditions stored in the `.npy` file `path`: a numpy array.
+
+    Args:
+      path: a `.npy` file (numpy's format; pickled objects are refused).
+      name: the argument that gave `path`, for the messages.
+
+    Raises:
+      ValueError: naming `name` and `path`, for a missing, truncated or
+        otherwise damaged file.
+    """
+    if not os.path.isfile(path):
+        raise ValueError(f"Expected `{name}` to be a .npy file. Received: {name}={path!r}, "
+                         "where there is no file.")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:  # numpy's errors for a damaged file.
+        raise ValueError(
+            f"Expected `{name}` to be a readable .npy file of numbers. Received: "
+            f"{name}={path!r}, which numpy cannot read ({error})."
+        ) from None
 
 
 @register_serializable

@@ -214,3 +214,72 @@ def test_main_conditions_a_label_model_on_the_data_sets_labels(tmp_path):
     expected = prt.evaluate(model, images, condition=labels)
     row = next(line for line in result.stdout.splitlines() if line.startswith("| digits"))
     assert row.startswith(f"| digits {split} | 20 | {expected['nats']:.3f} ± "), result.stdout
+
+
+# --- non-finite models and conditions that name what the user wrote ---------------------
+
+
+def _tiny_model(**kwargs):
+    config = tiny_config("pixel_cnn", (8, 8, 1), num_levels=2, hidden_units=3, **kwargs)
+    return randomize_weights(prt.build_model(config), seed=1, scale=0.3)
+
+
+def test_non_finite_weights_are_an_error_naming_the_model():
+    model = _tiny_model()
+    images = random_images((3, 8, 8, 1), 2)
+    kernel = model.weights[0]
+    kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+    with pytest.raises(FloatingPointError, match=rf"{model.name} has non-finite.*{kernel.path}"):
+        prt.evaluate(model, images)
+
+
+def test_an_overflowing_model_is_an_error_not_nan():
+    model = _tiny_model()
+    images = random_images((3, 8, 8, 1), 2)
+    for weight in model.weights:  # Finite weights whose logits overflow float32.
+        weight.assign(np.full(weight.shape, 1e30, np.float32))
+    with pytest.raises(FloatingPointError, match=rf"{model.name} gives a non-finite NLL"):
+        prt.evaluate(model, images)
+
+
+def test_a_mixed_precision_overflow_is_reported():
+    """Weights float32 holds and float16 overflows: the error names the compute dtype."""
+    import keras
+
+    config = tiny_config("pixel_cnn", (8, 8, 1), num_levels=2, hidden_units=3)
+    images = random_images((3, 8, 8, 1), 2, seed=2)
+    models = []
+    for policy in ("float32", "mixed_float16"):
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(policy)
+        try:
+            models.append(randomize_weights(prt.build_model(config), seed=1, scale=0.3))
+        finally:
+            keras.config.set_dtype_policy(previous)
+    for model in models:
+        kernel = model.stem.weights[0]
+        kernel.assign(np.full(kernel.shape, 1e5, np.float32))  # Over float16's 65504.
+    assert math.isfinite(prt.evaluate(models[0], images)["nats"])
+    with pytest.raises(FloatingPointError, match=r"overflow in its compute dtype float16"):
+        prt.evaluate(models[1], images)
+
+
+def test_main_exits_non_zero_on_a_non_finite_model_and_names_a_damaged_condition(tmp_path):
+    model = _tiny_model(condition_shape=(2,))
+    good = str(tmp_path / "vector.keras")
+    model.save(good)
+    damaged = tmp_path / "condition.npy"
+    np.save(damaged, np.zeros((20, 2), np.float32))
+    damaged.write_bytes(damaged.read_bytes()[:-40])  # Truncated.
+    result = _run_main(f"--model={good}", "--split=test[:20]", f"--condition={damaged}")
+    assert result.returncode != 0
+    assert f"--condition={str(damaged)!r}" in result.stderr and "Traceback" not in result.stderr
+
+    model = _tiny_model()
+    model.weights[0].assign(np.full(model.weights[0].shape, np.inf, np.float32))
+    broken = str(tmp_path / "broken.keras")
+    model.save(broken)
+    result = _run_main(f"--model={broken}", "--split=test[:20]")
+    assert result.returncode != 0
+    assert f"evaluate: The model {model.name} has non-finite" in result.stderr
+    assert "nan" not in result.stdout.lower()

@@ -19,11 +19,10 @@ Flags live only here; the library function is `pixel_rnn_tf.evaluate`
 (`evaluation.evaluate`), which importing this command leaves alone.
 """
 
-import os
+import sys
 
 from absl import app
 from absl import flags
-import numpy as np
 
 from pixel_rnn_tf import cli
 from pixel_rnn_tf import conditioning
@@ -58,9 +57,10 @@ def _condition(config, num_images):
             )
         return None
     if _CONDITION.value:
-        if not os.path.isfile(_CONDITION.value):
-            raise app.UsageError(f"No .npy file at --condition={_CONDITION.value!r}.")
-        return np.load(_CONDITION.value)
+        try:
+            return conditioning.load_file(_CONDITION.value, "--condition")
+        except ValueError as error:
+            raise app.UsageError(str(error)) from None
     if kind == "labels" and data.num_classes(_DATASET.value, _DATA_DIR.value) is not None:
         return data.load_labels(
             _DATASET.value, _SPLIT.value, data_dir=_DATA_DIR.value, download=_DOWNLOAD.value
@@ -112,6 +112,8 @@ def main(argv):
         results = evaluation.evaluate(
             model, images, batch_size=_BATCH_SIZE.value, condition=condition
         )
+    except FloatingPointError as error:  # Non-finite weights or NLL: never a "nan" table.
+        sys.exit(f"evaluate: {error}")  # Exit status 1, one line on stderr.
     except ValueError as error:
         if condition is None or "`condition`" not in str(error):
             raise
