@@ -48,6 +48,8 @@ import tensorflow as tf
 
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import validation
+from pixel_rnn_tf.layers.stepping import pixel_at
+from pixel_rnn_tf.layers.stepping import write_at
 
 FORMAT_VERSION = 1
 MAGIC = b"PRTC"
@@ -89,24 +91,6 @@ def _probabilities(logits):
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-class _Steps:
-    """A network's step protocol as compiled functions, traced once per network.
-
-    Every call has the same shapes and dtypes for a batch size, so the
-    encoder and the decoder run the same compiled computation.
-    """
-
-    def __init__(self, network, jit_compile):
-        channels = network.config.image_shape[2]
-
-        def channel_step(c):
-            return lambda state, images, i, j: network.step(state, images, (i, j, c))
-
-        self.step = [tf.function(channel_step(c), jit_compile=jit_compile) for c in range(channels)]
-        self.end_pixel = tf.function(network.end_pixel, jit_compile=jit_compile)
-        self.end_row = tf.function(network.end_row, jit_compile=jit_compile)
-
-
 class _Encoder:
     """Collects each coded value with its probabilities; `words()` range-codes them."""
 
@@ -144,6 +128,70 @@ class _Decoder:
         return np.asarray(self.decoder.decode(self.model, probabilities), np.int32)
 
 
+class _Loop:
+    """One network's coding loop: a traced graph per row, reused for every row and batch.
+
+    A `tf.while_loop` over a row's pixels calls the network's step protocol (`initial_state`, `step` per channel,
+    `end_pixel`, `end_row`) as the cached sampler does; where a value is
+    coded it leaves the graph for the coder (`tf.numpy_function`) and comes
+    back as the value the decoder holds. The graph keeps its loop state in
+    place from pixel to pixel, which per-step calls from Python could not.
+    With `jit_compile` the steps are XLA clusters inside that loop.
+    """
+
+    def __init__(self, network, jit_compile):
+        self.network = network
+        self.coder = None  # Set for each batch: an `_Encoder` or a `_Decoder`.
+        maybe_compiled = (lambda f: tf.function(f, jit_compile=True)) if jit_compile else (
+            lambda f: f
+        )
+        self.step = maybe_compiled(network.step)
+        self.end_pixel = maybe_compiled(network.end_pixel)
+        self.end_row = maybe_compiled(network.end_row)
+        self.row = tf.function(self._row)
+
+    def _code_values(self, logits, values, known):
+        if known:  # The same positions in every image: nothing to code there.
+            return values
+        return np.asarray(self.coder(_probabilities(logits), values), np.int32)
+
+    def run(self, truth, known, condition):
+        """The coded images `[batch, H, W, C]` of one batch: a graph per row."""
+        images = tf.where(known, truth, tf.zeros_like(truth))  # What the decoder has.
+        state = self.network.initial_state(truth.shape[0], condition)
+        for row in range(self.network.config.image_shape[0]):
+            images, state = self.row(tf.constant(row), images, truth, known, state)
+        return images
+
+    def _row(self, row, images, truth, known, state):
+        """Codes row `row`, pixel by pixel; returns `(images, state)` after `end_row`."""
+        width, channels = self.network.config.image_shape[1:]
+        batch = truth.shape[0]
+
+        def pixel(j, images, state):
+            stepped = state
+            for c in range(channels):
+                # Every channel steps from the state before the pixel (the protocol).
+                logits, stepped = self.step(state, images, (row, j, c))
+                value = tf.numpy_function(
+                    self._code_values,
+                    [logits, pixel_at(truth, row, j)[:, c], pixel_at(known, row, j)[0, c]],
+                    tf.int32, stateful=True,
+                )
+                current = pixel_at(images, row, j)  # [B, C]
+                value = tf.reshape(value, [batch, 1])
+                updated = tf.concat([current[:, :c], value, current[:, c + 1 :]], axis=1)
+                images = write_at(images, (row, j), updated)
+            return j + 1, images, self.end_pixel(stepped, images, row, j)
+
+        # One pixel at a time: the values go through the coder in order.
+        _, images, state = tf.while_loop(
+            lambda j, *_: j < width, pixel, (tf.constant(0), images, state),
+            parallel_iterations=1,
+        )
+        return images, self.end_row(state, row)
+
+
 def _code(model, images, condition, coder, jit_compile):
     """Runs the model's coding order over one batch; returns the coded images.
 
@@ -151,7 +199,7 @@ def _code(model, images, condition, coder, jit_compile):
       model: a `PixelModel` or `MultiScalePixelModel`.
       images: int32 `[batch, H, W, C]`: the true images when encoding,
         zeros when decoding.
-      condition: the checked condition, or None.
+      condition: the checked condition tensor, or None.
       coder: `_Encoder` or `_Decoder`: `coder(probabilities, values)` gives
         the values at one (pixel, channel) of the batch.
       jit_compile: compile the steps with XLA.
@@ -159,48 +207,29 @@ def _code(model, images, condition, coder, jit_compile):
     Returns:
       int32 numpy images `[batch, H, W, C]`.
     """
-    steps = _functions(model, jit_compile)
+    loops = _loops(model, jit_compile)
 
     def fill(network, images, known, condition, stage):
-        truth = images.numpy()
-        known = known.numpy()
-        height, width, channels = network.config.image_shape
-        coded = np.where(known, truth, 0).astype(np.int32)  # What the decoder has.
-        functions = steps[network.name]
-        current = tf.constant(coded)
-        state = network.initial_state(tf.shape(current)[0], condition)
-        for i in range(height):
-            row = tf.constant(i, tf.int32)
-            for j in range(width):
-                column = tf.constant(j, tf.int32)
-                stepped = state
-                for c in range(channels):
-                    # Every channel steps from the state before the pixel (the protocol).
-                    logits, stepped = functions.step[c](state, current, row, column)
-                    if known[0, i, j, c]:  # The same positions in every image.
-                        continue
-                    coded[:, i, j, c] = coder(_probabilities(logits), truth[:, i, j, c])
-                    current = tf.constant(coded)
-                state = functions.end_pixel(stepped, current, row, column)
-            state = functions.end_row(state, row)
-        return tf.constant(coded)
+        loop = loops[network.name]
+        loop.coder = coder
+        return loop.run(images, known, condition)
 
     known = tf.zeros(images.shape, tf.bool)
     return model.fill_in_order(fill, tf.constant(images), known, condition).numpy()
 
 
-# The compiled steps of a model's networks, by jit_compile and network name;
+# The coding loops of a model's networks, by jit_compile and network name;
 # weak keys free them with the model.
-_STEPS = weakref.WeakKeyDictionary()
+_LOOPS = weakref.WeakKeyDictionary()
 
 
-def _functions(model, jit_compile):
-    by_setting = _STEPS.setdefault(model, {})
+def _loops(model, jit_compile):
+    by_setting = _LOOPS.setdefault(model, {})
     if jit_compile not in by_setting:
         networks = {}
 
         def collect(network, images, known, condition, stage):
-            networks[network.name] = _Steps(network, jit_compile)
+            networks[network.name] = _Loop(network, jit_compile)
             return images
 
         shape = (1,) + model.config.image_shape
