@@ -27,8 +27,10 @@ import tensorflow as tf
 
 from pixel_rnn_tf import callbacks as callbacks_lib
 from pixel_rnn_tf import compat
+from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
+from pixel_rnn_tf import evaluation
 from pixel_rnn_tf import files as files_lib
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import serving
@@ -162,7 +164,12 @@ def compile_model(model, learning_rate=DEFAULT_LEARNING_RATE, clipnorm=None, jit
     return model
 
 
-def pairs(images, batch_size, shuffle_seed=None):
+def _with_targets(images, condition=None):
+    """A batch as `model.fit` takes it: `(images, images)`, or `((images, condition), images)`."""
+    return (images, images) if condition is None else ((images, condition), images)
+
+
+def pairs(images, batch_size, shuffle_seed=None, condition=None):
     """A `tf.data.Dataset` of `(images, images)` batches for `model.fit`.
 
     Args:
@@ -171,20 +178,24 @@ def pairs(images, batch_size, shuffle_seed=None):
       batch_size: int.
       shuffle_seed: `None` for no shuffling, else the seed of a shuffle that
         is redone every epoch.
+      condition: for a conditioned model with array `images`, one condition
+        per image (int labels `[N]`, say): the batches are then
+        `((images, condition), images)`.
     """
-    dataset = (
-        images
-        if isinstance(images, tf.data.Dataset)
-        else tf.data.Dataset.from_tensor_slices(images)
-    )
+    if isinstance(images, tf.data.Dataset):
+        dataset = images
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(
+            images if condition is None else (images, condition)
+        )
     dataset = dataset.cache()  # Deterministic preprocessing happens once.
     if shuffle_seed is not None:
         dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).map(lambda x: (x, x))
+    dataset = dataset.batch(batch_size).map(_with_targets)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def epoch_batches(images, batch_size, seed, start_batch=0):
+def epoch_batches(images, batch_size, seed, start_batch=0, condition=None):
     """An endless dataset of `(images, images)` batches, resumable anywhere.
 
     Pass `e` over the data visits `images` in a permutation that depends
@@ -197,6 +208,9 @@ def epoch_batches(images, batch_size, seed, start_batch=0):
       batch_size: int, the global batch size.
       seed: int.
       start_batch: the index of the first batch to produce.
+      condition: for a conditioned model, one condition per image (int
+        labels `[N]`, say), drawn with its image: the batches are then
+        `((images, condition), images)`.
     """
     images = np.asarray(images)
     count = len(images)
@@ -206,7 +220,7 @@ def epoch_batches(images, batch_size, seed, start_batch=0):
             f"Expected at least `batch_size` images. Received: {count} images, "
             f"batch_size={batch_size}"
         )
-    table = tf.constant(images)
+    tables = (tf.constant(images),) + (() if condition is None else (tf.constant(condition),))
 
     def epoch(e):
         order = tf.random.experimental.index_shuffle(
@@ -220,14 +234,27 @@ def epoch_batches(images, batch_size, seed, start_batch=0):
     first_pass, skip = divmod(start_batch, batches_per_pass)
     dataset = tf.data.Dataset.range(first_pass, 2**62).flat_map(epoch)
     dataset = dataset.batch(batch_size, drop_remainder=True).skip(skip)
-    dataset = dataset.map(lambda i: tf.gather(table, i), num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.map(lambda x: (x, x)).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.map(
+        lambda i: tuple(tf.gather(table, i) for table in tables),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return dataset.map(_with_targets).prefetch(tf.data.AUTOTUNE)
 
 
-def evaluate_nll(model, images, batch_size=EVAL_BATCH_SIZE):
-    """Mean NLL of `images` under `model`: `{"nats": ..., "bits_per_dim": ...}`."""
-    results = model.evaluate(pairs(images, batch_size), verbose=0, return_dict=True)
+def evaluate_nll(model, images, batch_size=EVAL_BATCH_SIZE, condition=None):
+    """Mean NLL of `images` under `model`: `{"nats": ..., "bits_per_dim": ...}`.
+
+    `condition`: for a conditioned model, one condition per image.
+
+    Raises:
+      FloatingPointError: the NLL is not finite (non-finite weights, or a
+        mixed-precision overflow), naming the model.
+    """
+    results = model.evaluate(
+        pairs(images, batch_size, condition=condition), verbose=0, return_dict=True
+    )
     nats = float(results["loss"])
+    evaluation.check_finite_nll(model, nats)
     return {
         "nats": nats,
         "bits_per_dim": float(metrics.bits_per_dim(nats, model.config.image_shape)),
@@ -297,7 +324,9 @@ def train(
 
     Args:
       config: a `ModelConfig`, a `MultiScaleConfig`, a dict of fields or a
-        preset name.
+        preset name. A config with `num_classes` is conditioned on the
+        data set's labels (`data.load_labels`), which must have as many
+        classes.
       dataset: a name known to `pixel_rnn_tf.data`.
       output_dir: where the run's files are written (see the module doc).
       data_dir, train_split, test_split, download: passed to `data.load`,
@@ -317,7 +346,8 @@ def train(
         lower halves are completed into `completions.png`; 0 for none.
       export_base: if set, the trained model is exported for TF Serving to
         `<export_base>/<next version>/` (`serving.export_versioned`).
-      verbose: Keras's progress bar setting.
+      verbose: Keras's `fit` setting: "auto" or 1 a progress bar, 2 one line
+        per epoch (for logs), 0 silent.
 
     Returns:
       dict with the config, train and test NLL in nats and bits/dim, the
@@ -327,7 +357,9 @@ def train(
       files.DirectoryInUseError: another run holds `output_dir`.
       files.UnusableDirectoryError: `output_dir` or `export_base` is a file
         or cannot be written (both raised before any data is loaded).
-      ValueError: a bad argument, or an empty split.
+      ValueError: a bad argument, an empty split, or `output_dir` holding a
+        run trained for more than `epochs` epochs.
+      FloatingPointError: the loss became NaN, or the final NLL is not finite.
     """
     config = configs.normalize(config)
     if precision not in PRECISIONS:
@@ -393,6 +425,10 @@ def _train_locked(
             f"The data set {dataset!r} has images of shape {tuple(train_images.shape[1:])} "
             f"but the model expects image_shape={config.image_shape}."
         )
+    train_labels, test_labels = (
+        _labels(config, dataset, split, images, data_dir, download)
+        for split, images in ((train_split, train_images), (test_split, test_images))
+    )
     keras.utils.set_random_seed(seed)
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
@@ -414,6 +450,12 @@ def _train_locked(
     )
     with strategy.scope():
         start_epoch = backup.restore(model) or 0  # Before the data: it starts there.
+    if start_epoch > epochs:  # Never a record of fewer epochs than the weights had.
+        raise ValueError(
+            f"The run in output_dir={output_dir!r} has trained for {start_epoch} epochs "
+            f"already, more than epochs={epochs}. Pass epochs={start_epoch} (or more) to "
+            "resume or extend it, or another output_dir to train anew."
+        )
     log_dir = os.path.join(output_dir, "logs")
     callbacks = [
         callbacks_lib.StopOnNaN(files.last_path),
@@ -434,10 +476,13 @@ def _train_locked(
         # already; fit then traces its step in this scope on real batches.
         compat.forget_distribute_strategy(model)
         model.fit(
-            epoch_batches(train_images, batch_size, seed, start_epoch * steps_per_epoch),
+            epoch_batches(
+                train_images, batch_size, seed, start_epoch * steps_per_epoch,
+                condition=train_labels,
+            ),
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
-            validation_data=pairs(test_images, EVAL_BATCH_SIZE),
+            validation_data=pairs(test_images, EVAL_BATCH_SIZE, condition=test_labels),
             callbacks=callbacks,
             shuffle=False,  # epoch_batches already orders each epoch.
             verbose=verbose,
@@ -454,8 +499,8 @@ def _train_locked(
         "config": config.to_dict(),
         "dataset": dataset,
         "splits": {"train": train_split, "test": test_split},
-        "train": evaluate_nll(model, train_images),
-        "test": evaluate_nll(model, test_images),
+        "train": evaluate_nll(model, train_images, condition=train_labels),
+        "test": evaluate_nll(model, test_images, condition=test_labels),
         "num_params": int(model.count_params()),
         "epochs": epochs,
         "resumed_from_epoch": start_epoch,
@@ -465,7 +510,8 @@ def _train_locked(
     if num_samples and chief:
         results.update(
             visualize.write_samples_and_completions(
-                model, test_images[:num_samples], output_dir, seed
+                model, test_images[:num_samples], output_dir, seed,
+                condition=None if test_labels is None else test_labels[:num_samples],
             )
         )
     if export_base:
@@ -477,6 +523,38 @@ def _train_locked(
 
     files_lib.atomic_write(os.path.join(output_dir, "results.json"), write_results)
     return results
+
+
+def _labels(config, dataset, split, images, data_dir, download):
+    """The labels of a split's `images` for a label-conditioned config, else `None`.
+
+    `train` conditions on the data set's own labels only; a model
+    conditioned on vectors or maps trains with `model.fit` on `(images,
+    condition)` data.
+    """
+    kind = conditioning.kind(config)
+    if kind is None:
+        return None
+    if kind != "labels":
+        raise ValueError(
+            f"`train` conditions a model on the data set's labels only. Received: a config "
+            f"conditioned on {conditioning.describe(config)}; train it with `model.fit` on "
+            "(images, condition) data (README, Keras)."
+        )
+    classes = data.num_classes(dataset, data_dir)
+    if classes != config.num_classes:
+        raise ValueError(
+            f"Expected a data set with num_classes={config.num_classes} labels, as the "
+            f"config. Received: dataset={dataset!r} with "
+            f"{'no labels' if classes is None else f'{classes} classes'}"
+        )
+    labels = data.load_labels(dataset, split, data_dir=data_dir, download=download)
+    if len(labels) != len(images):
+        raise ValueError(
+            f"The data set {dataset!r} split {split!r} has {len(images)} images but "
+            f"{len(labels)} labels."
+        )
+    return labels
 
 
 def format_results(results):

@@ -211,3 +211,20 @@ def test_specs_and_descriptions():
     assert conditioning.spec(image_map) == tf.TensorSpec([None, 2, 2, 2], tf.float32, name="condition")
     assert conditioning.spec(tiny_config("pixel_cnn", IMAGE_SHAPE)) is None
     assert prt.ModelConfig.from_dict(image_map.to_dict()) == image_map
+
+
+def test_load_file_names_the_argument_for_missing_and_damaged_files(tmp_path):
+    good = tmp_path / "good.npy"
+    np.save(good, np.arange(3, dtype=np.int32))
+    np.testing.assert_array_equal(conditioning.load_file(str(good)), [0, 1, 2])
+    truncated = tmp_path / "truncated.npy"
+    truncated.write_bytes(good.read_bytes()[:-5])
+    garbage = tmp_path / "garbage.npy"
+    garbage.write_bytes(b"not numpy at all")
+    pickled = tmp_path / "pickled.npy"
+    np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    for path in (truncated, garbage, pickled):
+        with pytest.raises(ValueError, match=rf"--condition={str(path)!r}, which numpy cannot"):
+            conditioning.load_file(str(path), "--condition")
+    with pytest.raises(ValueError, match=r"condition=.*missing.npy.*no file"):
+        conditioning.load_file(str(tmp_path / "missing.npy"))

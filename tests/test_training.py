@@ -330,3 +330,36 @@ def test_auto_intra_op_threads_leave_the_environments_count():
         env=dict(_env(), TF_NUM_INTRAOP_THREADS="2"),
     )
     assert stdout.split() == ["2", "0"]  # TensorFlow reads the variable itself.
+
+
+def test_train_conditions_on_the_data_sets_labels_and_refuses_fewer_epochs(tmp_path):
+    config = tiny_config("pixel_cnn", (8, 8, 1), num_levels=2, hidden_units=2, num_classes=10)
+    kwargs = dict(output_dir=str(tmp_path), train_split="train[:64]", test_split="test[:16]",
+                  steps_per_epoch=2, num_samples=0, verbose=0)
+    results = training.train(config, "digits", epochs=2, **kwargs)
+    assert results["config"]["num_classes"] == 10
+    assert np.isfinite(results["test"]["bits_per_dim"])
+    record = (tmp_path / "results.json").read_text()
+    with pytest.raises(ValueError, match=r"trained for 2 epochs already, more than epochs=1"):
+        training.train(config, "digits", epochs=1, **kwargs)
+    assert (tmp_path / "results.json").read_text() == record  # Not rewritten as 1 epoch.
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        (dict(num_classes=3), r"num_classes=3 labels.*'digits' with 10 classes"),
+        (dict(condition_shape=(2,)), r"labels only.*float vector"),
+    ],
+)
+def test_train_refuses_conditions_the_data_set_cannot_give(changes, message, tmp_path):
+    config = tiny_config("pixel_cnn", (8, 8, 1), num_levels=2, hidden_units=2, **changes)
+    with pytest.raises(ValueError, match=message):
+        training.train(config, "digits", output_dir=str(tmp_path), epochs=1, verbose=0)
+
+
+def test_evaluate_nll_refuses_a_non_finite_model():
+    model = _small_model()
+    model.weights[0].assign(np.full(model.weights[0].shape, np.nan, np.float32))
+    with pytest.raises(FloatingPointError, match=rf"{model.name} has non-finite"):
+        training.evaluate_nll(model, random_images((4, 4, 4, 1), 2))

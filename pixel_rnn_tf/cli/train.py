@@ -16,6 +16,14 @@ cropped and resized to the preset's shape:
 
   python -m pixel_rnn_tf.cli.train --dataset=folder --data_dir=my_images \
       --train_split='train[:90%]' --test_split='train[90%:]'
+
+A class-conditional model (§3.5) of the data set's labels (digits, mnist_idx,
+mnist, cifar10, or a folder of class subfolders):
+
+  python -m pixel_rnn_tf.cli.train --condition_on_labels --output_dir=runs/labels
+
+Written to a log file (stdout not a terminal), training prints one line per
+epoch instead of a progress bar.
 """
 
 import math
@@ -85,6 +93,11 @@ _INTRA_OP_THREADS = flags.DEFINE_string(
 _BACKUP_EVERY = flags.DEFINE_string(
     "backup_every", "epoch", "Back up every epoch ('epoch') or every N batches."
 )
+_CONDITION_ON_LABELS = flags.DEFINE_bool(
+    "condition_on_labels", False,
+    "Condition the model on the data set's class labels (num_classes from --dataset); "
+    "samples are drawn for the test images' labels.",
+)
 _SAMPLE_EVERY = flags.DEFINE_integer(
     "sample_every_n_epochs", 0, "TensorBoard sample images every N epochs (0: never).",
     lower_bound=0,
@@ -116,6 +129,16 @@ def make_strategy(name, tpu=None):
     return tf.distribute.get_strategy()
 
 
+def progress_verbosity(stream):
+    """Keras's `verbose` for `stream`: a progress bar on a terminal, else one line per epoch.
+
+    A progress bar redraws itself with control characters, which a log
+    file keeps: megabytes of them over a long run.
+    """
+    isatty = getattr(stream, "isatty", None)
+    return "auto" if isatty is not None and isatty() else 2
+
+
 def _backup_every(value):
     if value == "epoch":
         return value
@@ -140,7 +163,19 @@ def main(argv):
         )
         if flag.value is not None
     }
-    config = configs.get(_PRESET.value, **overrides)
+    if _CONDITION_ON_LABELS.value:
+        num_classes = data.num_classes(_DATASET.value, _DATA_DIR.value)
+        if num_classes is None:
+            raise app.UsageError(
+                f"--condition_on_labels: --dataset={_DATASET.value!r} has no class labels "
+                f"(--data_dir={_DATA_DIR.value!r}). Use a data set with labels (digits, "
+                "mnist_idx, mnist, cifar10) or a folder of class subfolders."
+            )
+        overrides["num_classes"] = num_classes
+    try:
+        config = configs.get(_PRESET.value, **overrides)
+    except ValueError as error:  # An override the preset cannot take.
+        raise app.UsageError(f"--preset={_PRESET.value}: {error}") from None
     if _DETERMINISTIC.value:
         tf.config.experimental.enable_op_determinism()
     output_dir = _OUTPUT_DIR.value
@@ -174,9 +209,12 @@ def main(argv):
             sample_every_n_epochs=_SAMPLE_EVERY.value,
             num_samples=_NUM_SAMPLES.value,
             export_base=export_base,
+            verbose=progress_verbosity(sys.stdout),
         )
-    except (files.DirectoryInUseError, callbacks.CheckpointError) as error:
-        sys.exit(f"train: {error}")
+    except (
+        files.DirectoryInUseError, callbacks.CheckpointError, FloatingPointError, ValueError
+    ) as error:
+        sys.exit(f"train: {error}")  # Exit status 1, one line on stderr.
     except data.NotPreparedError as error:  # Says which flag fetches it.
         raise app.UsageError(str(error)) from None  # Exit status 1, the message on stderr.
     print(training.format_results(results))
