@@ -42,6 +42,14 @@ def test_round_trip_every_architecture(arch, image_shape, num_levels):
     assert _payload_bits(data) <= 1.01 * _nll_bits(model, images) + 64
 
 
+def test_round_trip_with_256_levels():
+    model = _model("pixel_cnn", (2, 3, 3), 256)
+    images = random_images((3, 2, 3, 3), 256, seed=10)
+    data = compression.compress(model, images)
+    np.testing.assert_array_equal(compression.decompress(model, data), images)
+    assert _payload_bits(data) <= 1.01 * _nll_bits(model, images) + 64
+
+
 @pytest.mark.parametrize(
     "condition_kwargs,condition",
     [
