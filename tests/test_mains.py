@@ -79,6 +79,46 @@ def test_sample_main_takes_a_condition(tmp_path):
     assert sorted(os.listdir(tmp_path / "out")) == ["completions.png", "samples.png"]
 
 
+def test_train_main_conditions_on_the_data_sets_labels(tmp_path):
+    result = _run(
+        "pixel_rnn_tf.cli.train", "--condition_on_labels", "--preset=digits_pixel_cnn",
+        "--num_layers=1", "--hidden_units=2", "--epochs=1", "--steps_per_epoch=1",
+        "--train_split=train[:32]", "--test_split=test[:8]", "--num_samples=2", "--noexport",
+        "--nojit_compile", f"--output_dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["config"]["num_classes"] == 10
+    assert (tmp_path / "samples.png").exists()
+
+
+def test_sample_main_checks_its_output_dir_first_and_names_a_damaged_condition(tmp_path):
+    import pixel_rnn_tf as prt
+
+    config = prt.configs.get("digits_pixel_cnn", num_layers=1, hidden_units=2,
+                             condition_shape=(2,))
+    path = tmp_path / "vector.keras"
+    prt.build_model(config).save(path)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    result = _run(
+        "pixel_rnn_tf.cli.sample", f"--model={path}", f"--output_dir={blocker / 'out'}",
+        "--condition=missing.npy", timeout=120,
+    )
+    assert result.returncode != 0
+    assert "--output_dir" in result.stderr and str(blocker) in result.stderr
+    assert "No .npy" not in result.stderr and "Traceback" not in result.stderr  # Checked first.
+    damaged = tmp_path / "damaged.npy"
+    damaged.write_bytes(b"\x93NUMPY garbage")
+    result = _run(
+        "pixel_rnn_tf.cli.sample", f"--model={path}", f"--output_dir={tmp_path / 'out'}",
+        "--num_samples=2", f"--condition={damaged}", timeout=120,
+    )
+    assert result.returncode != 0
+    assert f"--condition={str(damaged)!r}" in result.stderr and "Traceback" not in result.stderr
+    assert os.listdir(tmp_path / "out") == []
+
+
 @pytest.mark.parametrize(
     "flag,message",
     [
@@ -105,7 +145,10 @@ _INFO_LINE = re.compile(r"^(I\d{4} |INFO:)", re.M)
 
 def test_train_main_shows_progress_and_results_not_info_logs(trained):
     _, stdout, stderr = trained
-    assert "step" in stdout and "| test (test) |" in stdout  # Keras's progress bar, the table.
+    assert "step" in stdout and "| test (test) |" in stdout  # Keras's progress, the table.
+    # Not a terminal: one line per epoch (Keras's verbose=2), no redrawn progress bar.
+    assert len(re.findall(r"^5/5 - .*loss: ", stdout, re.M)) == 1, stdout
+    assert "\r" not in stdout and "\x1b" not in stdout and "\u2501" not in stdout
     assert not _INFO_LINE.search(stderr), stderr[-3000:]
     # The SavedModel writer's signature-serialization notices are gone too.
     assert "signature_serialization" not in stderr and "Assets written" not in stderr

@@ -15,7 +15,6 @@ labels cycle over the classes), or a `.npy` file of float vectors
 `[num_samples, D]` or maps `[num_samples, h, w, c]` (or int labels).
 """
 
-import os
 
 from absl import app
 from absl import flags
@@ -25,6 +24,8 @@ import pixel_rnn_tf  # noqa: F401 - registers the layers for loading.
 from pixel_rnn_tf import cli
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
+from pixel_rnn_tf import evaluation
+from pixel_rnn_tf import files
 from pixel_rnn_tf import visualize
 
 _MODEL = flags.DEFINE_string("model", None, "A saved .keras model; or --pretrained.")
@@ -59,9 +60,10 @@ def _condition(config, count):
             f"--condition=PATH.npy with one condition per sample ({count})."
         )
     if value.endswith(".npy"):
-        if not os.path.isfile(value):
-            raise app.UsageError(f"No .npy file at --condition={value!r}.")
-        return np.load(value)
+        try:
+            return conditioning.load_file(value, "--condition")
+        except ValueError as error:
+            raise app.UsageError(str(error)) from None
     if kind != "labels":
         raise app.UsageError(
             f"The model is conditioned on {conditioning.describe(config)}: --condition must be "
@@ -79,7 +81,16 @@ def _condition(config, count):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    try:
+        # Before the model, the data and the sampling: a bad folder fails at once.
+        files.ensure_writable_directory(_OUTPUT_DIR.value, "--output_dir")
+    except files.UnusableDirectoryError as error:
+        raise app.UsageError(str(error)) from None
     model = cli.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
+    try:
+        evaluation.check_finite_weights(model)
+    except FloatingPointError as error:
+        raise app.UsageError(str(error)) from None
     config = model.config
     try:
         images = data.load(
