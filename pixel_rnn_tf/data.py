@@ -40,6 +40,8 @@ _LOCAL_SHAPES = {"digits": (8, 8, 1), "mnist_idx": (28, 28, 1)}
 _SHAPES = {**_TFDS_SHAPES, **_LOCAL_SHAPES}
 # A folder of the user's images: any size, cropped and resized to `image_shape`.
 FOLDER = "folder"
+# The files Keras's `image_dataset_from_directory` reads.
+_IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 # Keras's `image_dataset_from_directory` color modes, by channels.
 _COLOR_MODES = {1: "grayscale", 3: "rgb"}
 # The "threshold" binarization: an 8-bit value x is 1 where x >= 128.
@@ -163,11 +165,7 @@ def read_idx_images(path):
       A uint8 array `[num_images, rows, columns]`.
     """
     path = os.fspath(path)
-    try:
-        with tf.io.gfile.GFile(path, "rb") as file:
-            content = gzip.decompress(file.read()) if path.endswith(".gz") else file.read()
-    except (OSError, EOFError) as error:  # gzip's errors for a corrupt file.
-        raise ValueError(f"Could not read the IDX file {path}: {error}") from error
+    content = _read_file(path, "IDX file")
     if len(content) < _IDX_HEADER_BYTES:
         raise ValueError(
             f"Expected an IDX image file of at least {_IDX_HEADER_BYTES} bytes. "
@@ -186,6 +184,25 @@ def read_idx_images(path):
             f"says. Received: {num_pixels} bytes"
         )
     return np.frombuffer(content, np.uint8, offset=_IDX_HEADER_BYTES).reshape(dims)
+
+
+def _read_file(path, what):
+    """The bytes of `path`, gunzipped when its name ends in ".gz".
+
+    Raises:
+      ValueError: naming the file, where it cannot be read or is not whole
+        gzip data (gzip raises `OSError`, `EOFError` or `zlib.error` for a
+        damaged or truncated file).
+    """
+    try:
+        with tf.io.gfile.GFile(path, "rb") as file:
+            content = file.read()
+        return gzip.decompress(content) if path.endswith(".gz") else content
+    except (OSError, EOFError, zlib.error, tf.errors.OpError) as error:
+        kind = "gzip data" if path.endswith(".gz") else "data"
+        raise ValueError(
+            f"Could not read the {what} {path}: its {kind} is damaged or truncated ({error})"
+        ) from None
 
 
 def amat_path(split_name, data_dir):
@@ -215,11 +232,7 @@ def read_amat(path):
       ValueError: naming the file (and the line) that is not such a file.
     """
     path = os.fspath(path)
-    try:
-        with tf.io.gfile.GFile(path, "rb") as file:
-            content = gzip.decompress(file.read()) if path.endswith(".gz") else file.read()
-    except (OSError, EOFError, zlib.error) as error:  # gzip's errors for a corrupt file.
-        raise ValueError(f"Could not read the .amat file {path}: {error}") from error
+    content = _read_file(path, ".amat file")
     lines = content.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
@@ -426,7 +439,23 @@ def _folder(data_dir, shape):
     """
     import keras  # Imported here: only folders need it.
 
-    labelled = bool(_class_folders(data_dir))
+    classes = _class_folders(data_dir)
+    labelled = bool(classes)
+    if labelled:
+        # Keras reads only the class subfolders then: top-level images would
+        # be dropped without a word.
+        top = sorted(
+            entry.name for entry in os.scandir(data_dir)
+            if entry.is_file() and entry.name.lower().endswith(_IMAGE_EXTENSIONS)
+        )
+        if top:
+            raise ValueError(
+                f"Expected the images of data_dir={os.fspath(data_dir)!r} either all at its "
+                f"top level or all in class subfolders, not both. Received: {len(top)} at the "
+                f"top level ({', '.join(top[:3])}{', ...' if len(top) > 3 else ''}) and the "
+                f"subfolders {classes[:5]}. Move them into a subfolder (a class of their own) "
+                "or out of data_dir."
+            )
     height, width, channels = shape
     try:
         dataset = keras.utils.image_dataset_from_directory(
@@ -447,10 +476,13 @@ def _folder(data_dir, shape):
             f"class subfolders for name={FOLDER!r}. {error}"
         ) from None
     images, labels = [], []
-    for element in dataset.as_numpy_iterator():
-        image, label = element if labelled else (element, None)
-        images.append(image)
-        labels.append(label)
+    try:
+        for element in dataset.as_numpy_iterator():
+            image, label = element if labelled else (element, None)
+            images.append(image)
+            labels.append(label)
+    except tf.errors.OpError as error:  # A file TensorFlow cannot decode.
+        _raise_undecodable(dataset.file_paths[len(images):], channels, error)
     if not images:
         raise ValueError(
             f"Expected PNG or JPEG files in data_dir={os.fspath(data_dir)!r} or in its "
@@ -459,6 +491,24 @@ def _folder(data_dir, shape):
     # Resizing averages 8-bit values: back to integers before quantizing.
     images = np.clip(np.round(np.stack(images)), 0, 255).astype(np.uint8)
     return images, (np.array(labels, np.int32) if labelled else None)
+
+
+def _raise_undecodable(paths, channels, error):
+    """Raises a `ValueError` naming the first of `paths` that cannot be decoded.
+
+    tf.data's `DecodeImage` error names no file; the files from the one
+    that failed on are decoded again, one by one, as Keras decodes them.
+    """
+    for path in paths:
+        try:
+            tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        except tf.errors.OpError as file_error:
+            reason = file_error.message.splitlines()[0] if file_error.message else "no data"
+            raise ValueError(
+                f"Expected PNG or JPEG files that decode. Received: {path}, which is "
+                f"damaged, truncated or empty ({reason})."
+            ) from None
+    raise ValueError(f"Could not decode an image of the folder: {error.message}") from None
 
 
 def _idx_path(stem_name, split_name, data_dir, what):
@@ -481,8 +531,7 @@ def _idx_path(stem_name, split_name, data_dir, what):
 def _mnist_idx_labels(split_name, data_dir):
     """The uint8 MNIST labels `[num_images]` of an IDX labels file."""
     path = _idx_path(_IDX_LABEL_STEMS[split_name], split_name, data_dir, "labels file")
-    with tf.io.gfile.GFile(path, "rb") as file:
-        content = gzip.decompress(file.read()) if path.endswith(".gz") else file.read()
+    content = _read_file(path, "IDX labels file")
     header = np.frombuffer(content[:_IDX_LABEL_HEADER_BYTES], ">i4")
     if (
         len(header) != 2

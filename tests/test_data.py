@@ -372,3 +372,47 @@ def test_a_named_data_set_keeps_its_own_shape():
         1, 8, 8, 1)
     with pytest.raises(ValueError, match=r"\(8, 8, 1\).*image_shape=\(28, 28, 1\)"):
         data.load("digits", image_shape=(28, 28, 1))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not gzip", gzip.compress(b"\x00\x00\x08\x03" + bytes(100))[:-6], b""],
+    ids=["not-gzip", "truncated", "empty"],
+)
+@pytest.mark.parametrize("stem", ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"])
+def test_damaged_mnist_gz_names_the_file(tmp_path, stem, content):
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28)))
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(2), magic=2049)
+    (tmp_path / f"{stem}.gz").write_bytes(content)
+    # Damaged gzip data, or (empty) no IDX content: either way the file is named.
+    message = (
+        rf"Could not read the IDX (labels )?file .*{stem}\.gz: .*damaged or truncated"
+        rf"|Expected an IDX .*{stem}\.gz"
+    )
+    with pytest.raises(ValueError, match=message):
+        if "labels" in stem:
+            data.load_labels("mnist_idx", "test", data_dir=tmp_path)
+        else:
+            data.load("mnist_idx", "test", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "damage", [lambda b: b[:-30], lambda b: b[:20] + bytes(40) + b[60:], lambda b: b""],
+    ids=["truncated", "corrupt", "empty"],
+)
+@pytest.mark.parametrize("with_classes", [True, False])
+def test_damaged_image_names_the_file(tmp_path, damage, with_classes):
+    _write_folder(tmp_path, with_classes=with_classes)
+    bad = tmp_path / ("b" if with_classes else ".") / "2.png"
+    bad.write_bytes(damage(bad.read_bytes()))
+    with pytest.raises(ValueError, match=rf"Received: .*2\.png, which is damaged"):
+        data.load("folder", data_dir=tmp_path, image_shape=(2, 2, 1), as_numpy=True)
+
+
+def test_folder_with_images_at_the_top_and_in_class_folders_is_refused(tmp_path):
+    _write_folder(tmp_path)
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "stray.png")
+    with pytest.raises(ValueError, match=r"not both.*1 at the top level \(stray\.png\).*'a', 'b'"):
+        data.load("folder", data_dir=tmp_path, image_shape=(2, 2, 1), as_numpy=True)
+    with pytest.raises(ValueError, match=r"not both"):
+        data.load_labels("folder", data_dir=tmp_path)
