@@ -188,7 +188,8 @@ def rest_predict(url, body, timeout=60.0):
 
     Raises:
       ServingError: the server answered with an error (for example HTTP 400
-        and TF Serving's INVALID_ARGUMENT message for a bad request).
+        and TF Serving's INVALID_ARGUMENT message for a bad request), or
+        none answered at `url` (status "UNAVAILABLE", the message naming it).
     """
     request = urllib.request.Request(
         url,
@@ -206,6 +207,11 @@ def rest_predict(url, body, timeout=60.0):
         except ValueError:
             pass
         raise ServingError(error.code, text) from None
+    except (urllib.error.URLError, OSError) as error:  # Refused, unknown host, timed out.
+        reason = getattr(error, "reason", error)
+        raise ServingError(
+            "UNAVAILABLE", f"no TF Serving answered at {url} ({reason}). Is it running there?"
+        ) from None
 
 
 def _serving_apis():
@@ -258,7 +264,10 @@ def grpc_predict(target, request, timeout=60.0):
         try:
             response = stub.Predict(request, timeout=timeout)
         except grpc.RpcError as error:
-            raise ServingError(error.code().name, error.details()) from None
+            details = error.details()
+            if error.code() == grpc.StatusCode.UNAVAILABLE:
+                details = f"no TF Serving answered at {target} ({details}). Is it running there?"
+            raise ServingError(error.code().name, details) from None
     return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
 
 
@@ -299,6 +308,14 @@ def _parse_condition(value):
 
 
 def main(argv=None):
+    """Runs one request; a refused request or no server is one line on stderr, exit status 1."""
+    try:
+        _main(argv)
+    except (ServingError, ValueError, OSError) as error:
+        raise SystemExit(f"client: {error}") from None
+
+
+def _main(argv):
     args = _parse_args(argv)
     seed = [int(s) for s in args.seed.split(",")]
     condition = _parse_condition(args.condition)

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -1049,3 +1050,15 @@ def test_tf_serving_config_files():
     assert (model.name, model.base_path, model.model_platform) == (
         "pixel_rnn", "/models/pixel_rnn", "tensorflow"
     )
+
+
+def test_client_without_a_server_says_where_it_looked_in_one_line():
+    with socket.socket() as probe:  # A port nobody listens on.
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SystemExit) as exit_info:
+        client.main(["--host=127.0.0.1", f"--port={port}", "--signature=sample"])
+    message = str(exit_info.value.code)
+    assert message.startswith("client: UNAVAILABLE: no TF Serving answered at ")
+    assert f"http://127.0.0.1:{port}/v1/models/pixel_rnn:predict" in message
+    assert "\n" not in message
