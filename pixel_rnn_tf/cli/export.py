@@ -1,6 +1,6 @@
 r"""Exports a trained PixelRNN as a versioned SavedModel for TF Serving.
 
-  pixel-rnn-export --model=runs/demo --export_base=runs/exports/pixel_rnn
+  pixel-rnn-export --model=runs/demo --export_base=runs/demo/export
 
 (or `python -m pixel_rnn_tf.cli.export`, or `python
 export/export_saved_model.py`, the same command at its older path).
