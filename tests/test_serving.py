@@ -1050,6 +1050,36 @@ def test_tf_serving_config_files():
     assert (model.name, model.base_path, model.model_platform) == (
         "pixel_rnn", "/models/pixel_rnn", "tensorflow"
     )
+    assert model.model_version_policy.latest.num_versions == 2
+
+
+def _served_versions(config_text):
+    """How many versions `models.config` serves, read without tensorflow-serving-api."""
+    policy = re.search(r"latest\s*\{\s*num_versions:\s*(\d+)", config_text)
+    return int(policy.group(1)) if policy else None
+
+
+def test_serving_docs_agree_with_the_config_and_the_demo():
+    """Pinning `/versions/N` needs more than the latest version served, and every docker
+    command mounts where `make demo` (`pixel-rnn-train`) exports."""
+    with open(os.path.join(REPO, "export", "tf_serving", "models.config")) as f:
+        assert _served_versions(f.read()) == 2
+    docs = ["README.md", "export/README.md", "export/tf_serving/README.md"]
+    texts = {}
+    for doc in docs:
+        with open(os.path.join(REPO, doc)) as f:
+            texts[doc] = f.read()
+    assert "/versions/N" in texts["export/tf_serving/README.md"]
+    assert "two highest versions" in texts["export/tf_serving/README.md"]
+    with open(os.path.join(REPO, "pixel_rnn_tf", "cli", "train.py")) as f:
+        train_main = f.read()
+    demo_dir = re.search(r'"output_dir", "([^"]+)"', train_main).group(1)
+    assert 'os.path.join(output_dir, "export")' in train_main
+    mounts = [
+        mount for text in texts.values()
+        for mount in re.findall(r'\$PWD/([\w/.-]+):/models/pixel_rnn', text)
+    ]
+    assert len(mounts) >= 5 and set(mounts) == {f"{demo_dir}/export"}, mounts
 
 
 def test_client_without_a_server_says_where_it_looked_in_one_line():
