@@ -561,3 +561,10 @@ def test_dequantized_delegates_moments_and_validates():
     with pytest.raises(ValueError, match=r"`value` of shape \[\.\.\., 1, 2, 1\].*\(3, 2, 1\)"):
         density.log_prob(tf.zeros([3, 2, 1]))
     assert isinstance(density.experimental_default_event_space_bijector(), tfb.Sigmoid)
+
+
+@pytest.mark.parametrize("seed", ["abc", (1, 2, 3), 1.5])
+def test_sample_names_a_bad_seed(seed):
+    dist = prt.PixelRNN(prt.build_model(tiny_config("pixel_cnn", (2, 2, 1), num_levels=2)))
+    with pytest.raises(ValueError, match=r"Expected `seed`.*Received: seed="):
+        dist.sample(1, seed=seed)
