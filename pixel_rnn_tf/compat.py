@@ -11,7 +11,6 @@ objects.
 import keras
 import tensorflow as tf
 from keras.src.backend.common import symbolic_scope as _symbolic_scope
-from tensorflow.python.ops import control_flow_util as _control_flow_util
 
 VERSIONS = f"Keras {keras.__version__}, TensorFlow {tf.__version__}"
 
@@ -24,19 +23,6 @@ def in_symbolic_scope():
     takes int images) run `call` in this scope.
     """
     return _symbolic_scope.in_symbolic_scope()
-
-
-def in_xla_context():
-    """Whether the graph being traced is compiled by XLA.
-
-    True inside a `tf.function(jit_compile=True)` (Keras's `jit_compile`
-    training step) and the functions it calls, which TensorFlow traces
-    again for each XLA context. The recurrent layers choose their forms by
-    it: what runs fastest in the plain graph on CPU (unrolled loops,
-    per-direction matmuls, a stitch) made XLA's first training step of a
-    tiny model two to five times slower (BENCHMARKS.md).
-    """
-    return _control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
 def in_multi_worker_mode(strategy):

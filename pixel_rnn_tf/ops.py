@@ -12,8 +12,8 @@ pixels to its right in its own row.
 runs each diagonal (a column of the skewed map) on its pixels only.
 
 `slice_along` is the package's one way to slice a tensor that gradients
-flow through; `permute`, and `gather_partitions` with its inverse
-`stitch_partitions`, its ways to gather (see their docstrings).
+flow through; `gather_partitions` with its inverse `stitch_partitions` its
+way to gather (see their docstrings).
 
 The other functions take `[batch, height, width, channels]` tensors of any dtype,
 use a constant number of ops whatever the image size (no Python loop over
@@ -120,37 +120,6 @@ def diagonal_order(height, width, mirrored=False):
     return indices, lengths
 
 
-def inverse_permutation(permutation):
-    """The list `inverse` with `inverse[permutation[k]] == k`."""
-    inverse = [0] * len(permutation)
-    for position, index in enumerate(permutation):
-        inverse[index] = position
-    return inverse
-
-
-def permute(x, permutation, inverse):
-    """`tf.gather(x, permutation)`, whose gradient is the gather of `inverse`.
-
-    `tf.gather`'s own gradient is a scatter (a segment sum), which, for the
-    Diagonal BiLSTM's diagonals, cost three times the gather it undoes.
-
-    Args:
-      x: a tensor whose axis 0 has `n` slices.
-      permutation: int32 `[n]`, a permutation of `range(n)` (a tensor: it may
-        depend on the batch size).
-      inverse: int32 `[n]`, its inverse: `inverse[permutation[k]] == k`.
-
-    Returns:
-      `tf.gather(x, permutation)`.
-    """
-
-    @tf.custom_gradient
-    def gather(x):
-        return tf.gather(x, permutation), lambda upstream: tf.gather(upstream, inverse)
-
-    return gather(x)
-
-
 def gather_partitions(x, indices):
     """`[tf.gather(x, i) for i in indices]`, whose gradient is one `stitch_partitions`.
 
@@ -158,8 +127,7 @@ def gather_partitions(x, indices):
     once: the partitions are then a permutation of `x`, and their gradient
     puts the upstream gradients back in place. `tf.gather`'s own gradient
     would be a scatter (a segment sum) per partition, which for the Diagonal
-    BiLSTM's diagonals cost three times the gather it undoes. Not where XLA
-    compiles: see `stitch_partitions`.
+    BiLSTM's diagonals costs more than the gather it undoes.
 
     Args:
       x: a tensor `[rows, ...]`.
@@ -186,11 +154,9 @@ def stitch_partitions(indices, partitions):
 
     A `ParallelDynamicStitch`: the indices are a permutation, so the rows can
     be written in parallel; its registered gradient is a gather per
-    partition. On CPU it wrote the Diagonal BiLSTM's diagonals back faster
-    than a concat and a `permute`. XLA lowers it to one update per index:
-    the first jit-compiled training step of a tiny Diagonal BiLSTM (8 x 8
-    x 3, batch 4) took 44 s with it and 23 s with `permute`. Where XLA
-    compiles, use `permute`.
+    partition. XLA lowers it to one update per index, slow to compile:
+    under XLA the layers' reference paths, which do not use it, compile
+    faster.
 
     Args:
       indices: as in `gather_partitions`.

@@ -41,35 +41,6 @@ def test_in_symbolic_scope_is_true_in_keras_shape_inference():
     assert seen == [False, True], _changed("keras.src.backend.common.symbolic_scope")
 
 
-def test_in_xla_context_is_true_where_xla_compiles():
-    seen = {}
-
-    @tf.function
-    def inner(x):
-        seen.setdefault("called from the compiled function", compat.in_xla_context())
-        return x
-
-    @tf.function(jit_compile=True)
-    def compiled(x):
-        seen["compiled"] = compat.in_xla_context()
-        return inner(x)
-
-    @tf.function
-    def plain(x):
-        seen["plain"] = compat.in_xla_context()
-        return x
-
-    compiled(tf.constant(1.0))
-    plain(tf.constant(1.0))
-    seen["eager"] = compat.in_xla_context()
-    assert seen == {
-        "compiled": True,
-        "called from the compiled function": True,
-        "plain": False,
-        "eager": False,
-    }, _changed("tensorflow.python.ops.control_flow_util.GraphOrParentsInXlaContext")
-
-
 def test_in_multi_worker_mode():
     from tensorflow.python.distribute import collective_all_reduce_strategy as collective
 

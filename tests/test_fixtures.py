@@ -19,6 +19,12 @@ NAMES = (
     "pixel_cnn", "row_lstm", "row_lstm_rgb_labels", "diagonal_bilstm",
     "diagonal_bilstm_wide_vector", "diagonal_bilstm_rgb_map", "gated_pixel_cnn", "multiscale",
 )
+# Saved from a Diagonal BiLSTM that ran the diagonals' pixels only, whose
+# rows entered from states computed by a summed kernel; the layer's default
+# path computes the skew's padding cells as the paper does, the same sums in
+# another order: equal to float32 rounding, not bit for bit.
+REORDERED_SUMS = ("diagonal_bilstm", "diagonal_bilstm_wide_vector", "diagonal_bilstm_rgb_map",
+                  "multiscale")
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +42,10 @@ def test_saved_model_loads_with_identical_logits(name, arrays):
     model = keras.saving.load_model(os.path.join(FIXTURES, f"{name}.keras"), safe_mode=True)
     images = arrays[f"{name}/images"]
     condition = arrays.get(f"{name}/condition")
-    logits = model(images if condition is None else (images, condition))
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(logits), arrays[f"{name}/logits"])
+    logits = keras.ops.convert_to_numpy(model(images if condition is None else (images, condition)))
+    if name in REORDERED_SUMS:
+        np.testing.assert_allclose(logits, arrays[f"{name}/logits"], rtol=0, atol=1e-6)
+    else:
+        np.testing.assert_array_equal(logits, arrays[f"{name}/logits"])
     # The variables of today's model are those of the file, name for name.
     assert _variables(model) and _variables(prt.build_model(model.config)) == _variables(model)

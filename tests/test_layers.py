@@ -143,28 +143,34 @@ def diagonal_lstm_reference(layer, x):
     return np.stack([skewed_out[:, r, r : r + width] for r in range(height)], axis=1)
 
 
+IMPLEMENTATIONS = ("reference", "fused")
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("channels,batch", [(1, 2), (3, 2), (1, 1), (3, 3)])
-def test_row_lstm_matches_reference(channels, batch):
-    # Odd batches and one image: `call` runs two halves of the batch.
+def test_row_lstm_matches_reference(channels, batch, implementation):
+    # Odd batches and one image: the fused path runs two halves of the batch.
     x = np.random.default_rng(2).normal(size=(batch, 4, 5, 6)).astype(np.float32)
-    layer = layers.RowLSTM(3 if channels == 3 else 2, channels)
+    layer = layers.RowLSTM(3 if channels == 3 else 2, channels, implementation=implementation)
     layer.build(x.shape)
     _randomize(layer)
     np.testing.assert_allclose(layer(x), row_lstm_reference(layer, x), atol=1e-4)
 
 
-@pytest.mark.parametrize("hw", [(4, 5), (5, 3)])
-def test_diagonal_lstm_matches_reference(hw):
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("hw", [(4, 5), (5, 3), (1, 4), (3, 1)])
+def test_diagonal_lstm_matches_reference(hw, implementation):
     x = np.random.default_rng(3).normal(size=(2,) + hw + (6,)).astype(np.float32)
-    layer = layers.DiagonalLSTM(3, 3)
+    layer = layers.DiagonalLSTM(3, 3, implementation=implementation)
     layer.build(x.shape)
     _randomize(layer)
     np.testing.assert_allclose(layer(x), diagonal_lstm_reference(layer, x), atol=1e-4)
 
 
-def test_diagonal_bilstm_is_left_plus_shifted_mirrored_right():
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_diagonal_bilstm_is_left_plus_shifted_mirrored_right(implementation):
     x = np.random.default_rng(4).normal(size=(1, 4, 5, 6)).astype(np.float32)
-    layer = layers.DiagonalBiLSTM(3, 3)
+    layer = layers.DiagonalBiLSTM(3, 3, implementation=implementation)
     layer.build(x.shape)
     _randomize(layer)
     left = diagonal_lstm_reference(layer.left_to_right, x)
@@ -206,6 +212,9 @@ def test_layer_round_trip(cls, kwargs, tmp_path):
         (lambda: layers.DiagonalLSTM(-1), "units=-1"),
         (lambda: layers.DiagonalBiLSTM(0), "units=0"),
         (lambda: layers.DiagonalBiLSTM(4, color_channels=2), "color_channels=2"),
+        (lambda: layers.RowLSTM(4, implementation="cudnn"), "implementation='cudnn'"),
+        (lambda: layers.DiagonalLSTM(4, implementation=None), "implementation=None"),
+        (lambda: layers.DiagonalBiLSTM(4, implementation="Fused"), "implementation='Fused'"),
         (lambda: layers.PixelCNNBlock(0), "hidden_units=0"),
         (lambda: layers.PixelCNNBlock(4, kernel_size=4), "kernel_size=4"),
     ],
@@ -274,38 +283,60 @@ def test_diagonal_entering_states_follow_the_skew_padding(hw):
     np.testing.assert_allclose(hidden, np.stack(expected), atol=1e-5)
 
 
-@pytest.mark.parametrize("cls", [layers.RowLSTM, layers.DiagonalBiLSTM])
-def test_recurrent_layers_and_their_gradients_equal_where_xla_compiles(cls):
-    """The forms picked under XLA (`compat.in_xla_context`) compute what the plain graph does."""
-    x = tf.constant(np.random.default_rng(7).normal(size=(3, 4, 5, 6)).astype(np.float32))
-    layer = cls(3, color_channels=3)
-    layer.build(x.shape)
-    _randomize(layer)
+RECURRENT_LAYERS = [
+    (layers.RowLSTM, dict(units=3, color_channels=3)),
+    (layers.DiagonalLSTM, dict(units=2, color_channels=1)),
+    (layers.DiagonalBiLSTM, dict(units=3, color_channels=3)),
+    (layers.RowLSTMBlock, dict(hidden_units=3, color_channels=3)),
+    (layers.DiagonalBiLSTMBlock, dict(hidden_units=3, color_channels=1)),
+]
 
-    def outputs_and_gradients(inputs):
+
+@pytest.mark.parametrize("hw", [(4, 5), (5, 2)])
+@pytest.mark.parametrize("cls,kwargs", RECURRENT_LAYERS[:3], ids=lambda v: getattr(v, "__name__", ""))
+def test_reference_and_fused_paths_agree_with_their_gradients(cls, kwargs, hw):
+    """The same weights give the same outputs and gradients on both paths, in a graph."""
+    x = tf.constant(np.random.default_rng(7).normal(size=(3,) + hw + (6,)).astype(np.float32))
+    reference, fused = (cls(**kwargs, implementation=name) for name in IMPLEMENTATIONS)
+    for layer in (reference, fused):
+        layer.build(x.shape)
+    _randomize(reference)
+    fused.set_weights(reference.get_weights())
+
+    @tf.function
+    def outputs_and_gradients(layer, inputs):
         with tf.GradientTape() as tape:
             tape.watch(inputs)
             outputs = layer(inputs)
             loss = tf.reduce_sum(outputs * tf.sin(outputs))
         return outputs, tape.gradient(loss, [inputs] + layer.trainable_weights)
 
-    plain = tf.function(outputs_and_gradients)(x)
-    compiled = tf.function(outputs_and_gradients, jit_compile=True)(x)
-    for expected, actual in zip(tf.nest.flatten(plain), tf.nest.flatten(compiled)):
-        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4)
+    expected = outputs_and_gradients(reference, x)
+    actual = outputs_and_gradients(fused, x)
+    for expected_value, actual_value in zip(tf.nest.flatten(expected), tf.nest.flatten(actual)):
+        np.testing.assert_allclose(actual_value, expected_value, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("xla", [False, True])
+@pytest.mark.parametrize("cls,kwargs", RECURRENT_LAYERS, ids=lambda v: getattr(v, "__name__", ""))
+def test_implementation_round_trips(cls, kwargs, tmp_path):
+    x = np.random.default_rng(8).normal(size=(2, 3, 4, 6)).astype(np.float32)
+    layer = cls(**kwargs, implementation="fused")
+    assert layer.get_config()["implementation"] == "fused"
+    assert cls(**kwargs).get_config()["implementation"] == "auto"
+    assert cls.from_config(layer.get_config()).implementation == "fused"
+    model = keras.Sequential([keras.Input((3, 4, 6)), layer])
+    _randomize(layer)
+    model.save(tmp_path / "layer.keras")
+    reloaded = keras.saving.load_model(tmp_path / "layer.keras", safe_mode=True)
+    assert reloaded.layers[0].implementation == "fused"
+    np.testing.assert_allclose(reloaded(x), model(x), atol=1e-6)
+
+
 @pytest.mark.parametrize("lead, mirrored", [((), None), ((), (True,)), ((2,), (False, True))])
-def test_diagonals_hold_their_pixels_and_round_trip(lead, mirrored, xla):
-    from pixel_rnn_tf.layers import diagonal_lstm
+def test_diagonals_hold_their_pixels_and_round_trip(lead, mirrored):
+    from pixel_rnn_tf.layers.diagonal_lstm import from_diagonals
+    from pixel_rnn_tf.layers.diagonal_lstm import to_diagonals
 
-    # Where XLA compiles, the layer gathers and permutes instead of stitching.
-    def compiled(function):
-        return tf.function(function, jit_compile=True) if xla else function
-
-    to_diagonals = compiled(diagonal_lstm.to_diagonals)
-    from_diagonals = compiled(diagonal_lstm.from_diagonals)
     height, width = 4, 5
     x = np.random.default_rng(6).normal(size=(2, height, width) + lead + (3,)).astype(np.float32)
     diagonals = to_diagonals(tf.constant(x), mirrored)
@@ -328,7 +359,7 @@ def test_diagonals_hold_their_pixels_and_round_trip(lead, mirrored, xla):
     gradient = tape.gradient(outputs, inputs, output_gradients=upstream)
     np.testing.assert_array_equal(gradient, upstream)
     with pytest.raises(ValueError, match=r"one `mirrored` flag per lead block"):
-        diagonal_lstm.to_diagonals(tf.constant(x), (False,) * (len(blocks) + 1))
+        to_diagonals(tf.constant(x), (False,) * (len(blocks) + 1))
 
 
 def test_a_new_architecture_is_one_registered_block():

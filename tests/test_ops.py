@@ -252,24 +252,6 @@ def test_diagonal_order_is_the_skewed_columns_without_padding(height, width):
     assert mirrored_lengths == lengths
 
 
-def test_permute_is_a_gather_with_a_gather_gradient():
-    x = tf.constant(random_images((5, 2, 3)))
-    permutation = [3, 0, 4, 1, 2]
-    inverse = ops.inverse_permutation(permutation)
-    assert [permutation[k] for k in inverse] == list(range(5))
-    upstream = tf.constant(random_images((5, 2, 3), seed=1))
-    results = []
-    gathers = (lambda x: ops.permute(x, permutation, inverse), lambda x: tf.gather(x, permutation))
-    for gather in gathers:
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = gather(x)
-        results.append((y, tape.gradient(y, x, output_gradients=upstream)))
-    (y, gradient), (expected_y, expected_gradient) = results
-    np.testing.assert_array_equal(y, expected_y)
-    np.testing.assert_array_equal(gradient, tf.convert_to_tensor(expected_gradient))
-
-
 def test_gather_partitions_are_gathers_with_a_stitch_gradient():
     x = tf.constant(random_images((6, 2, 3)))
     indices = [tf.constant([[3], [0]]), tf.constant([5, 1, 4]), tf.constant([2])]
@@ -293,7 +275,7 @@ def test_gather_partitions_are_gathers_with_a_stitch_gradient():
 
 @pytest.mark.parametrize("arch", prt.configs.ARCHITECTURES + ("multiscale",))
 def test_training_gradient_holds_no_scatter_gradient(arch):
-    # `ops.slice_along`'s and `ops.permute`'s reason: a regression here
+    # `ops.slice_along`'s and `ops.gather_partitions`'s reason: a regression here
     # costs up to 1.9x in training speed, which no test times. A gather's
     # gradient is a scatter too (a segment sum).
     if arch == "multiscale":

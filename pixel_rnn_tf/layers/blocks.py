@@ -160,13 +160,19 @@ class PixelCNNBlock(ResidualBlock):
 
 @register_block("row_lstm")
 class RowLSTMBlock(ResidualBlock):
-    """A `RowLSTM` of `h` units between `2h`-feature maps (§3.1, §3.3)."""
+    """A `RowLSTM` of `h` units between `2h`-feature maps (§3.1, §3.3).
 
-    def __init__(self, hidden_units, color_channels=1, residual=True, kernel_width=3, **kwargs):
+    `implementation` is the `RowLSTM`'s.
+    """
+
+    def __init__(self, hidden_units, color_channels=1, residual=True, kernel_width=3,
+                 implementation="auto", **kwargs):
         super().__init__(hidden_units, color_channels, residual, **kwargs)
         self.kernel_width = kernel_width
+        self.implementation = implementation
         self.lstm = RowLSTM(
-            hidden_units, color_channels, kernel_width, name="row_lstm", dtype=self.dtype_policy
+            hidden_units, color_channels, kernel_width, implementation, name="row_lstm",
+            dtype=self.dtype_policy,
         )
 
     @classmethod
@@ -182,18 +188,24 @@ class RowLSTMBlock(ResidualBlock):
 
     def get_config(self):
         config = super().get_config()
-        config.update(kernel_width=self.kernel_width)
+        config.update(kernel_width=self.kernel_width, implementation=self.implementation)
         return config
 
 
 @register_block("diagonal_bilstm")
 class DiagonalBiLSTMBlock(ResidualBlock):
-    """A `DiagonalBiLSTM` of `h` units between `2h`-feature maps (§3.2, §3.3)."""
+    """A `DiagonalBiLSTM` of `h` units between `2h`-feature maps (§3.2, §3.3).
 
-    def __init__(self, hidden_units, color_channels=1, residual=True, **kwargs):
+    `implementation` is the `DiagonalBiLSTM`'s.
+    """
+
+    def __init__(self, hidden_units, color_channels=1, residual=True, implementation="auto",
+                 **kwargs):
         super().__init__(hidden_units, color_channels, residual, **kwargs)
+        self.implementation = implementation
         self.lstm = DiagonalBiLSTM(
-            hidden_units, color_channels, name="diagonal_bilstm", dtype=self.dtype_policy
+            hidden_units, color_channels, implementation, name="diagonal_bilstm",
+            dtype=self.dtype_policy,
         )
 
     def build_core(self, input_shape):
@@ -202,6 +214,11 @@ class DiagonalBiLSTMBlock(ResidualBlock):
 
     def core(self, inputs, run):
         return run(self.lstm, inputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(implementation=self.implementation)
+        return config
 
 
 @register_serializable

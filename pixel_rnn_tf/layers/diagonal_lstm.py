@@ -5,41 +5,37 @@ import math
 import keras
 import tensorflow as tf
 
-from pixel_rnn_tf import compat
 from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.masked_conv import pointwise
 from pixel_rnn_tf.layers.spatial_lstm import NUM_GATES
+from pixel_rnn_tf.layers.spatial_lstm import STEPS_PER_ITERATION
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
+from pixel_rnn_tf.layers.spatial_lstm import check_implementation
 from pixel_rnn_tf.layers.spatial_lstm import lstm_cell
 from pixel_rnn_tf.layers.spatial_lstm import recurrence
 from pixel_rnn_tf.layers.spatial_lstm import traced_once_per_model
+from pixel_rnn_tf.layers.spatial_lstm import unrolled_recurrence
 from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
 
 def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
-    """The `2 x 1` state-to-state convolution of a skewed column.
+    """The `2 x 1` state-to-state convolution of a skewed column, as one matmul.
 
-    One plain matmul per lead block (direction), of all the rows of all the
-    images at once: the recurrent step of `call` is sequential, so each
-    product should be as large as it can be. Not one batched matmul over the
-    blocks: at these sizes oneDNN's batched matmul took three times the op
-    time of the plain ones it replaces (BENCHMARKS.md, "Training
-    throughput"). Where XLA compiles it (`compat.in_xla_context`), one
-    batched matmul, which XLA compiled faster.
+    One plain matmul of all the rows of all the images at once: the
+    recurrent step is sequential, so each product should be as large as it
+    can be.
 
     Args:
-      hidden: `[*lead, ..., units]`, the previous column's hidden state, its
-        rows along `axis`.
-      kernel: `[*lead, 2, units, 4 * units]`: [upper row, current row], its
-        leading dims `lead` (often none; the directions of a
-        `DiagonalBiLSTM`) equal to those of `hidden`.
+      hidden: `[..., rows, ..., units]`, the previous column's hidden state,
+        its rows along `axis`.
+      kernel: `[2, units, 4 * units]`: [upper row, current row].
       padding: "SAME" (a zero row above the column) or "VALID".
-      axis: the rows' axis of `hidden`, after `lead`.
+      axis: the rows' axis of `hidden`.
 
     Returns:
-      `[*lead, ..., 4 * units]`, row `r` from rows `r - 1` and `r` ("SAME"),
-      or one row fewer ("VALID").
+      `[..., rows', ..., 4 * units]`, row `r` from rows `r - 1` and `r`
+      ("SAME"), or one row fewer ("VALID").
     """
     axis %= hidden.shape.rank
     if padding == "SAME":
@@ -52,25 +48,50 @@ def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
     rows = (rows if rows is not None else tf.shape(hidden)[axis]) - 1
     pairs = tf.concat(
         [ops.slice_along(hidden, axis, 0, rows), ops.slice_along(hidden, axis, 1, rows)], axis=-1
-    )  # [upper, current]
+    )  # [upper, current]: [..., rows', ..., 2h]
     shape = pairs.shape.as_list()
     if shape.count(None) == 1:  # A -1 for it: no shape ops in the graph.
         shape[shape.index(None)] = -1
     elif None in shape:
         shape = [tf.shape(pairs)[a] if size is None else size for a, size in enumerate(shape)]
-    blocks = math.prod(kernel.shape[:-3])
-    # [lead, 2h, 4h], and [2h, 4h] for one block: its slice `kernel[0]`
-    # would add a scatter gradient (`StridedSliceGrad`) per step.
-    kernel = tf.reshape(kernel, ([blocks] if blocks > 1 else []) + [2 * units, gates])
-    flat = tf.reshape(pairs, [-1, 2 * units])  # [lead N, 2h], block-major
-    if blocks == 1:
-        products = tf.matmul(flat, kernel)
-    elif compat.in_xla_context():
-        products = tf.matmul(tf.reshape(flat, [blocks, -1, 2 * units]), kernel)
-    else:
-        pairs_and_kernels = zip(tf.split(flat, blocks), tf.unstack(kernel))
-        products = tf.concat([tf.matmul(block, k) for block, k in pairs_and_kernels], axis=0)
-    return tf.reshape(products, shape[:-1] + [gates])  # [*lead, ..., rows', 4h]
+    # A reshape, not a slice per row of the kernel: a slice's gradient is a
+    # scatter per step.
+    products = tf.matmul(
+        tf.reshape(pairs, [-1, 2 * units]), tf.reshape(kernel, [2 * units, gates])
+    )  # [N, 4h]
+    return tf.reshape(products, shape[:-1] + [gates])  # [..., rows', ..., 4h]
+
+
+def skewed_recurrence(gates, initial_state, kernel):
+    """One direction of the Diagonal LSTM as the paper runs it (§3.2): the reference path.
+
+    The gates are skewed (`ops.skew`), so that the image's diagonals are the
+    columns of the skewed map, and the LSTM runs column by column, left to
+    right (`recurrence`); the hidden states are unskewed back. Each
+    column's state-to-state convolution (`2 x 1`) reads the previous
+    column's current and upper rows, which in image coordinates are the
+    left and upper neighbours. The skew's padding cells have zero gates; the
+    learned initial state is the column before the first, and a zero row
+    lies above row 0.
+
+    Args:
+      gates: `[batch, height, width, 4 * units]`, the input-to-state gates.
+      initial_state: `(hidden, cell)`, each `[units]`.
+      kernel: `[2, units, 4 * units]`: [upper row, current row].
+
+    Returns:
+      The hidden states `[batch, height, width, units]`.
+    """
+    width, units = gates.shape[2], kernel.shape[-2]
+    columns = tf.transpose(ops.skew(gates), [2, 0, 1, 3])  # [W + H - 1, B, H, 4h]
+    shape = tf.concat([tf.shape(columns)[1:3], [units]], axis=0)  # [B, H, h]
+    hidden = recurrence(
+        columns,
+        tuple(tf.broadcast_to(tf.cast(state, gates.dtype), shape) for state in initial_state),
+        lambda column: column_state_to_state(column, kernel),
+        STEPS_PER_ITERATION,
+    )  # [W + H - 1, B, H, h]
+    return ops.unskew(tf.transpose(hidden, [1, 2, 0, 3]), width)  # [B, H, W, h]
 
 
 def diagonal_entering_states(initial_state, kernel, height):
@@ -83,9 +104,8 @@ def diagonal_entering_states(initial_state, kernel, height):
     `(r, c - 1)`, are padding cells too (column -1 is the initial state).
     So all the padding cells of column `c` hold one state `S_c`, an LSTM
     step on zero gates from `S_{c - 1}` as both neighbours: row `r` enters
-    with `S_{r - 1}`, a recurrence of one state, not of a column. Unrolled
-    in the plain graph (a `tf.scan` costs more per step than a step's
-    arithmetic here), a `tf.scan` where XLA compiles it.
+    with `S_{r - 1}`, a recurrence of one state, not of a column, unrolled
+    (a loop's iteration costs more than a step's arithmetic here).
 
     Args:
       initial_state: `(hidden, cell)`, each `[*lead, units]`, the learned
@@ -106,11 +126,7 @@ def diagonal_entering_states(initial_state, kernel, height):
         return tf.linalg.matvec(both_neighbours, hidden, transpose_a=True)
 
     zeros = tf.zeros(lead + [NUM_GATES * units], initial_state[0].dtype)
-    if compat.in_xla_context():
-        states = recurrence(tf.stack([zeros] * (height - 1)), initial_state, state_to_state)
-        states = tuple(tf.unstack(state) for state in states)
-    else:
-        states = recurrence([zeros] * (height - 1), initial_state, state_to_state, unroll=True)
+    states = unrolled_recurrence([zeros] * (height - 1), initial_state, state_to_state)
     return tuple(
         tf.stack([start, *state], axis=-2)  # [S_{-1}, S_0, ..., S_{H-2}]
         for start, state in zip(initial_state, states)
@@ -128,8 +144,8 @@ def _orders(height, width, lead_size, mirrored):
     return [ops.diagonal_order(height, width, flag) for flag in mirrored]
 
 
-def _permutations(batch, height, width, lead_size, mirrored):
-    """The row permutations of `to_diagonals` and `from_diagonals`, and the diagonals' lengths.
+def _permutation(batch, height, width, lead_size, mirrored):
+    """The row permutation of `to_diagonals` and `from_diagonals`, and the diagonals' lengths.
 
     A map `[batch, height, width, lead, channels]` flattens to rows
     `(b * height * width + p) * lead + l`; its diagonals, concatenated
@@ -138,30 +154,23 @@ def _permutations(batch, height, width, lead_size, mirrored):
     its block's diagonal order.
 
     Returns:
-      `(to_diagonals, from_diagonals, lengths)`: two int32 `[batch * height
-      * width * lead]`, each the other's inverse, and the `height + width -
+      `(to_diagonals, lengths)`: int32 `[lead * height * width * batch]`,
+      the map's row of each row of the diagonals, and the `height + width -
       1` diagonals' lengths.
     """
     orders = _orders(height, width, lead_size, mirrored)
-    pixels = height * width
     order = tf.constant([order for order, _ in orders], tf.int32)  # [lead, H * W]: k -> p
-    position = tf.constant(
-        [ops.inverse_permutation(order) for order, _ in orders], tf.int32
-    )  # [lead, H * W]: p -> k
     images = tf.range(batch, dtype=tf.int32)
     blocks = tf.range(lead_size, dtype=tf.int32)
-    to_diagonals = (images * pixels + order[:, :, None]) * lead_size + blocks[:, None, None]
-    from_diagonals = (blocks * pixels + tf.transpose(position)) * batch + images[:, None, None]
-    return tf.reshape(to_diagonals, [-1]), tf.reshape(from_diagonals, [-1]), orders[0][1]
+    to_diagonals = (images * height * width + order[:, :, None]) * lead_size + blocks[:, None, None]
+    return tf.reshape(to_diagonals, [-1]), orders[0][1]
 
 
 def to_diagonals(x, mirrored=None):
     """An image's diagonals: the columns of the skewed map, without its padding.
 
-    Straight from `x`'s own layout, no transpose: on CPU one gather per
-    diagonal, whose gradient is one stitch (`ops.gather_partitions`); where
-    XLA compiles, one gather, whose gradient is the inverse gather
-    (`ops.permute`), then a split.
+    Straight from `x`'s own layout, no transpose: one gather per diagonal,
+    whose gradient is one stitch (`ops.gather_partitions`).
 
     Args:
       x: `[batch, height, width, *lead, channels]`, static `lead`, height and
@@ -177,11 +186,8 @@ def to_diagonals(x, mirrored=None):
     lead = list(x.shape[3:-1])
     height, width, channels = x.shape[1], x.shape[2], x.shape[-1]
     batch = tf.shape(x)[0]
-    forward, inverse, lengths = _permutations(batch, height, width, math.prod(lead), mirrored)
-    x = tf.reshape(x, [-1, channels])
-    if compat.in_xla_context():
-        x = ops.permute(x, forward, inverse)  # [lead * H * W * B, C]
-        return tf.split(tf.reshape(x, lead + [height * width, batch, channels]), lengths, len(lead))
+    forward, lengths = _permutation(batch, height, width, math.prod(lead), mirrored)
+    x = tf.reshape(x, [-1, channels])  # [B * H * W * lead, C]
     rows = _diagonal_rows(forward, lead, height, width, lengths)
     return [
         tf.reshape(diagonal, lead + [length, batch, channels])
@@ -192,26 +198,21 @@ def to_diagonals(x, mirrored=None):
 def from_diagonals(diagonals, height, width, mirrored=None):
     """The inverse of `to_diagonals`: `[batch, height, width, *lead, channels]`.
 
-    On CPU one stitch (`ops.stitch_partitions`), whose gradient is a gather
-    per diagonal; where XLA compiles, a concat and one gather (`ops.permute`).
+    One stitch (`ops.stitch_partitions`), whose gradient is a gather per diagonal.
     """
     lead = list(diagonals[0].shape[:-3])
     channels = diagonals[0].shape[-1]
     batch = tf.shape(diagonals[0])[-2]
-    forward, inverse, lengths = _permutations(batch, height, width, math.prod(lead), mirrored)
-    if compat.in_xla_context():
-        x = tf.concat(diagonals, axis=len(lead))  # [*lead, H * W, B, C], diagonal order
-        x = ops.permute(tf.reshape(x, [-1, channels]), inverse, forward)
-    else:
-        rows = _diagonal_rows(forward, lead, height, width, lengths)
-        x = ops.stitch_partitions(
-            rows, [tf.reshape(diagonal, [-1, channels]) for diagonal in diagonals]
-        )
+    forward, lengths = _permutation(batch, height, width, math.prod(lead), mirrored)
+    rows = _diagonal_rows(forward, lead, height, width, lengths)
+    x = ops.stitch_partitions(
+        rows, [tf.reshape(diagonal, [-1, channels]) for diagonal in diagonals]
+    )
     return tf.reshape(x, [-1, height, width] + lead + [channels])  # From [B * H * W * lead, C].
 
 
 def _diagonal_rows(forward, lead, height, width, lengths):
-    """`forward` (`_permutations`) split by diagonal: int32 `[lead * length_d * batch]` each."""
+    """`forward` (`_permutation`) split by diagonal: int32 `[lead * length_d * batch]` each."""
     rows = tf.split(tf.reshape(forward, [math.prod(lead), height * width, -1]), lengths, axis=1)
     return [tf.reshape(index, [-1]) for index in rows]
 
@@ -232,13 +233,13 @@ def diagonal_scan(gates, entering, kernel, width):
         `[*lead, length_d, batch, 4 * units]` for diagonal `d`.
       entering: `(hidden, cell)`, each `[*lead, height, units]`, as
         `diagonal_entering_states` returns.
-      kernel: `[*lead, 2, units, 4 * units]`: [upper row, current row].
+      kernel: `[2, units, 4 * units]`: [upper row, current row].
       width: int, the image's width.
 
     Returns:
       The hidden states, diagonal by diagonal, `[*lead, length_d, batch, units]`.
     """
-    lead = list(kernel.shape[:-3])
+    lead = list(gates[0].shape[:-3])
     height, units = entering[0].shape[-2], kernel.shape[-2]
     rows = len(lead)  # The rows' axis.
     # Built once, not per diagonal: the graph's size is the trace's time.
@@ -280,11 +281,12 @@ def diagonal_scan(gates, entering, kernel, width):
 
 
 @traced_once_per_model
-def _diagonal_lstm(gates, entering, kernel, mirrored):
-    """`[batch, height, width, *lead, units]` hidden states from the input gates.
+def fused_diagonal_recurrence(gates, entering, kernel, mirrored):
+    """`skewed_recurrence` on the image's pixels only, unrolled: the fused path.
 
-    `gates` is `[batch, height, width, *lead, 4 * units]`; `mirrored` as in
-    `to_diagonals`.
+    `gates` is `[batch, height, width, *lead, 4 * units]`, `entering` as
+    `diagonal_entering_states` returns, `mirrored` as in `to_diagonals`;
+    returns `[batch, height, width, *lead, units]` hidden states.
     """
     height, width = gates.shape[1], gates.shape[2]
     kernel = tf.cast(kernel, gates.dtype)
@@ -300,14 +302,16 @@ class DiagonalLSTM(SpatialLSTM):
     The paper skews the input-to-state gates (a mask-B `1 x 1` convolution)
     so that row `r` moves right by `r`; the diagonals of the image are then
     the columns of the skewed map, and the recurrence runs over those
-    columns (`diagonal_scan`, which runs only their pixels). The
-    state-to-state convolution has a `2 x 1` kernel: the previous column's
-    hidden state at the current and the upper row, which in image
-    coordinates are the left and the upper neighbours.
+    columns. The state-to-state convolution has a `2 x 1` kernel: the
+    previous column's hidden state at the current and the upper row, which
+    in image coordinates are the left and the upper neighbours.
 
     Args:
       units: int, the hidden size `h`.
       color_channels: 1 or 3.
+      implementation: "auto", "reference" (`skewed_recurrence`: skew, a loop
+        over the columns, unskew) or "fused" (`fused_diagonal_recurrence`:
+        the diagonals' pixels only, unrolled; opt-in, see `SpatialLSTM`).
 
     Input shape: `[batch, height, width, features]`.
     Output shape: `[batch, height, width, units]`.
@@ -324,7 +328,7 @@ class DiagonalLSTM(SpatialLSTM):
     def recurrence_weights(self):
         """`((initial hidden, initial cell), state kernel)` as tensors.
 
-        Tensors, not variables: `_diagonal_lstm` is a traced function.
+        Tensors, not variables: `fused_diagonal_recurrence` is a traced function.
         """
         initial = (tf.convert_to_tensor(self.initial_hidden), tf.convert_to_tensor(self.initial_cell))
         return initial, tf.convert_to_tensor(self.state_kernel)
@@ -358,10 +362,28 @@ class DiagonalLSTM(SpatialLSTM):
             lambda column: self.state_to_state(column, "VALID", kernel)[..., 0, :],
         )
 
-    def call(self, inputs):
+    def hidden_states(self, gates, mirrored=False):
+        """The recurrence of this direction on its input-to-state gates.
+
+        Args:
+          gates: `[batch, height, width, 4 * units]`.
+          mirrored: bool, run on the map mirrored left to right (and return
+            the states in the map's own layout).
+
+        Returns:
+          `[batch, height, width, units]`.
+        """
         initial, kernel = self.recurrence_weights()
-        entering = diagonal_entering_states(initial, kernel, inputs.shape[1])  # [H, h] each
-        return _diagonal_lstm(self.input_to_state(inputs), entering, kernel, mirrored=(False,))
+        if self.fused:
+            entering = diagonal_entering_states(initial, kernel, gates.shape[1])  # [H, h] each
+            return fused_diagonal_recurrence(gates, entering, kernel, mirrored=(mirrored,))
+        if mirrored:
+            mirror = tf.reverse(gates, axis=[2])  # [B, H, W, 4h], column W - 1 first
+            return tf.reverse(skewed_recurrence(mirror, initial, kernel), axis=[2])
+        return skewed_recurrence(gates, initial, kernel)
+
+    def call(self, inputs):
+        return self.hidden_states(self.input_to_state(inputs))
 
 
 @register_serializable
@@ -376,6 +398,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
     Args:
       units: int, the hidden size `h`.
       color_channels: 1 or 3.
+      implementation: both directions' (`DiagonalLSTM`).
 
     Input shape: `[batch, height, width, features]`.
     Output shape: `[batch, height, width, units]`.
@@ -387,15 +410,17 @@ class DiagonalBiLSTM(keras.layers.Layer):
     a whole row at the row's end (`end_row`).
     """
 
-    def __init__(self, units, color_channels=1, **kwargs):
+    def __init__(self, units, color_channels=1, implementation="auto", **kwargs):
         super().__init__(**kwargs)
+        check_implementation(implementation)
         self.units = units
         self.color_channels = color_channels
-        self.left_to_right = DiagonalLSTM(
-            units, color_channels, name="left_to_right", dtype=self.dtype_policy
-        )
-        self.right_to_left = DiagonalLSTM(
-            units, color_channels, name="right_to_left", dtype=self.dtype_policy
+        self.implementation = implementation
+        self.left_to_right, self.right_to_left = (
+            DiagonalLSTM(
+                units, color_channels, implementation, name=name, dtype=self.dtype_policy
+            )
+            for name in ("left_to_right", "right_to_left")
         )
 
     def build(self, input_shape):
@@ -405,38 +430,15 @@ class DiagonalBiLSTM(keras.layers.Layer):
 
     def call(self, inputs):
         # Their `1 x 1` input-to-state convolutions commute with mirroring
-        # the image, so they are one matmul of the inputs, and the
-        # right-to-left direction reads its gates (and writes its states) in
-        # the mirror's diagonal order: no image is mirrored.
+        # the image, so they are one matmul of the inputs.
         directions = (self.left_to_right, self.right_to_left)
-        height = inputs.shape[1]
         gates = pointwise(inputs, [lstm.input_to_state for lstm in directions])  # [B, H, W, 8h]
-        weights = [lstm.recurrence_weights() for lstm in directions]  # (initial, kernel) each
-        if compat.in_xla_context():
-            # One recurrence of both directions, `[..., 2, 4h]`: half the
-            # ops for XLA to compile.
-            gates = tf.reshape(gates, [-1, height, inputs.shape[2], 2, NUM_GATES * self.units])
-            initial = tuple(tf.stack(pair) for pair in zip(*(initial for initial, _ in weights)))
-            kernel = tf.stack([kernel for _, kernel in weights])  # [2, 2, h, 4h]
-            entering = diagonal_entering_states(initial, kernel, height)  # [2, H, h] each
-            hidden = _diagonal_lstm(gates, entering, kernel, mirrored=(False, True))
-            left, right = tf.unstack(hidden, axis=3)  # [B, H, W, h] each
-        else:
-            # Two independent recurrences, which the executor runs at once
-            # on its inter-op threads: 1.1x to 1.2x the training steps of
-            # one recurrence of both, whose small ops kept about one core
-            # busy (BENCHMARKS.md, "Training throughput").
-            left, right = (
-                _diagonal_lstm(
-                    direction_gates,
-                    diagonal_entering_states(initial, kernel, height),
-                    kernel,
-                    mirrored=(mirrored,),
-                )
-                for direction_gates, (initial, kernel), mirrored in zip(
-                    tf.split(gates, 2, axis=-1), weights, (False, True)
-                )
+        left, right = (
+            lstm.hidden_states(direction_gates, mirrored)
+            for lstm, direction_gates, mirrored in zip(
+                directions, tf.split(gates, 2, axis=-1), (False, True)
             )
+        )  # [B, H, W, h] each: two independent recurrences, which can run at once.
         return left + ops.shift_down(right)  # Row r sees only rows < r of `right` (§3.2).
 
     def initial_cache(self, inputs, width):
@@ -512,7 +514,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         # recurrence: half the sequential work of the whole kernel per column.
         gates = gates + tf.matmul(upper, kernel[0])  # [B, W, 4h]
         initial = self._entering(cache["entering"]["right"], row, tf.shape(upper)[0])  # [B, h] each
-        hidden, _ = recurrence(
+        hidden = recurrence(
             tf.transpose(gates, [1, 0, 2]), initial, lambda left: tf.matmul(left, kernel[1])
         )  # [W, B, h], mirrored columns
         return tf.reverse(tf.transpose(hidden, [1, 0, 2]), axis=[1])  # [B, W, h]
@@ -522,5 +524,8 @@ class DiagonalBiLSTM(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units, color_channels=self.color_channels)
+        config.update(
+            units=self.units, color_channels=self.color_channels,
+            implementation=self.implementation,
+        )
         return config

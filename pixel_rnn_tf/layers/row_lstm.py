@@ -2,12 +2,13 @@
 
 import tensorflow as tf
 
-from pixel_rnn_tf import compat
 from pixel_rnn_tf import ops
+from pixel_rnn_tf.layers.spatial_lstm import STEPS_PER_ITERATION
 from pixel_rnn_tf.layers.spatial_lstm import SpatialLSTM
 from pixel_rnn_tf.layers.spatial_lstm import lstm_update
 from pixel_rnn_tf.layers.spatial_lstm import recurrence
 from pixel_rnn_tf.layers.spatial_lstm import traced_once_per_model
+from pixel_rnn_tf.layers.spatial_lstm import unrolled_recurrence
 from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
 
@@ -43,39 +44,52 @@ def row_state_to_state(hidden, kernel, padding="SAME"):
     return tf.reshape(products, [-1, width, gates])  # [B, W', 4h]
 
 
-@traced_once_per_model
-def _row_lstm(gates, initial_state, kernel):
-    """`[batch, height, width, units]` hidden states from the input gates `[..., 4 * units]`.
+def row_recurrence(gates, initial_state, kernel):
+    """The Row LSTM's recurrence, row by row (§3.1): the reference path.
 
-    `initial_state`: `(hidden, cell)`, each `[units]`; `kernel`: the
-    state-to-state kernel `[k, units, 4 * units]`. Unrolled in the plain
-    graph; a `tf.scan` where XLA compiles it (`compat.in_xla_context`).
+    Args:
+      gates: `[batch, height, width, 4 * units]`, the input-to-state gates.
+      initial_state: `(hidden, cell)`, each `[units]`, the state above row 0 (§5).
+      kernel: the state-to-state kernel `[k, units, 4 * units]`.
+
+    Returns:
+      The hidden states `[batch, height, width, units]`.
     """
-    shape = tf.concat([tf.shape(gates)[:1], tf.shape(gates)[2:3], [kernel.shape[1]]], axis=0)
-    initial_state = tuple(
-        tf.broadcast_to(tf.cast(state, gates.dtype), shape) for state in initial_state
-    )  # [B, W, h] each
+    rows = tf.transpose(gates, [1, 0, 2, 3])  # [H, B, W, 4h]
+    hidden = recurrence(
+        rows,
+        _broadcast_initial_state(gates, initial_state, kernel.shape[1]),
+        lambda hidden: row_state_to_state(hidden, kernel),
+        STEPS_PER_ITERATION,
+    )  # [H, B, W, h]
+    return tf.transpose(hidden, [1, 0, 2, 3])  # [B, H, W, h]
 
-    def state_to_state(hidden):
-        return row_state_to_state(hidden, kernel)
 
-    if compat.in_xla_context():
-        rows = tf.transpose(gates, [1, 0, 2, 3])  # [H, B, W, 4h]
-        hidden, _ = recurrence(rows, initial_state, state_to_state)
-        return tf.transpose(hidden, [1, 0, 2, 3])
-    # Two halves of the batch, two independent recurrences: the executor
-    # runs them at once on its two inter-op threads, where one recurrence of
-    # small ops kept about one core busy (BENCHMARKS.md, "Training
-    # throughput"). A split along the rows and a concat back, not an
-    # unstack and a stack: those copy a row at a time, at about half the
-    # split's rate here.
+def _broadcast_initial_state(gates, initial_state, units):
+    """`(hidden, cell)` `[units]` each as a row's `[batch, width, units]`, in the gates' dtype."""
+    shape = tf.concat([tf.shape(gates)[:1], tf.shape(gates)[2:3], [units]], axis=0)
+    return tuple(tf.broadcast_to(tf.cast(state, gates.dtype), shape) for state in initial_state)
+
+
+@traced_once_per_model
+def fused_row_recurrence(gates, initial_state, kernel):
+    """`row_recurrence` unrolled, on two halves of the batch: the fused path.
+
+    Two halves, two independent recurrences: the executor runs them at once
+    on its two inter-op threads, where one recurrence of small ops keeps
+    about one core busy. A split along the rows and a concat back, not an
+    unstack and a stack: those copy a row at a time.
+    """
+    initial_state = _broadcast_initial_state(gates, initial_state, kernel.shape[1])
     half = tf.shape(gates)[0] // 2
     halves = []
     for half_gates, half_hidden, half_cell in zip(
         *(tf.split(x, [half, -1]) for x in (gates, *initial_state))
     ):
         rows = [tf.squeeze(row, 1) for row in tf.split(half_gates, gates.shape[1], axis=1)]
-        hidden, _ = recurrence(rows, (half_hidden, half_cell), state_to_state, unroll=True)
+        hidden, _ = unrolled_recurrence(
+            rows, (half_hidden, half_cell), lambda hidden: row_state_to_state(hidden, kernel)
+        )
         halves.append(tf.concat([tf.expand_dims(row, 1) for row in hidden], axis=1))
     return tf.concat(halves, axis=0)  # [B, H, W, h]
 
@@ -93,6 +107,9 @@ class RowLSTM(SpatialLSTM):
       units: int, the hidden size `h`.
       color_channels: 1 or 3.
       kernel_width: odd int, width of both 1-D convolutions (`k = 3`).
+      implementation: "auto", "reference" (`row_recurrence`, a loop over
+        the rows) or "fused" (`fused_row_recurrence`, unrolled: opt-in, see
+        `SpatialLSTM`).
 
     Input shape: `[batch, height, width, features]`.
     Output shape: `[batch, height, width, units]`.
@@ -110,8 +127,8 @@ class RowLSTM(SpatialLSTM):
 
     state_width = None
 
-    def __init__(self, units, color_channels=1, kernel_width=3, **kwargs):
-        super().__init__(units, color_channels, **kwargs)
+    def __init__(self, units, color_channels=1, kernel_width=3, implementation="auto", **kwargs):
+        super().__init__(units, color_channels, implementation, **kwargs)
         if not isinstance(kernel_width, int) or kernel_width <= 0 or kernel_width % 2 == 0:
             raise ValueError(
                 "Expected `kernel_width` to be a positive odd int. "
@@ -140,7 +157,9 @@ class RowLSTM(SpatialLSTM):
             tf.convert_to_tensor(self.initial_hidden), tf.convert_to_tensor(self.initial_cell)
         )
         kernel = tf.convert_to_tensor(self.state_kernel)
-        return _row_lstm(self.input_to_state(inputs), initial_state, kernel)
+        gates = self.input_to_state(inputs)  # [B, H, W, 4h]
+        recurrence_of_rows = fused_row_recurrence if self.fused else row_recurrence
+        return recurrence_of_rows(gates, initial_state, kernel)
 
     def initial_cache(self, inputs, width):
         batch = tf.shape(inputs)[0]

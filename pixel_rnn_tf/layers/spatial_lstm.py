@@ -1,34 +1,40 @@
 """The LSTM recurrence shared by the Row LSTM and the Diagonal LSTM (§3.1, §3.2)."""
 
-import functools
-
 import keras
 import tensorflow as tf
 
-from pixel_rnn_tf import compat
 from pixel_rnn_tf import masking
+from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.masked_conv import MaskedConv2D
 
 NUM_GATES = 4  # [o, f, i, g], in that order (§3.1).
 
 
+IMPLEMENTATIONS = ("auto", "reference", "fused")
+# Steps of the reference path's loop body: a loop iteration's own ops (its
+# tensor lists, the loop's bookkeeping) are shared by this many steps, and
+# the traced graph stays a few steps long whatever the image size.
+STEPS_PER_ITERATION = 2
+
+
+def check_implementation(implementation):
+    """`implementation` resolved: "reference" or "fused" ("auto" is "reference")."""
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"Expected `implementation` to be one of {IMPLEMENTATIONS}. "
+            f"Received: implementation={implementation!r}"
+        )
+    return "fused" if implementation == "fused" else "reference"
+
+
 def traced_once_per_model(function):
-    """`function` as a `tf.function` in the plain graph, and inline where XLA compiles.
+    """`function` as a `tf.function`, for the fused paths' unrolled loops.
 
-    The recurrent layers' loops are unrolled, thousands of ops: as a
-    `tf.function` they are traced (with their gradient) once for all the
-    layers of a model, which share their shapes, and the calls are inlined
-    into the caller's graph when it runs. Where XLA compiles the training
-    step (`compat.in_xla_context`), the nested function and its gradient
-    took XLA longer to compile than the same ops inline (BENCHMARKS.md).
+    The fused paths unroll their loops, thousands of ops: as a `tf.function`
+    they are traced (with their gradient) once for all the layers of a model,
+    which share their shapes, and inlined into the caller's graph when it runs.
     """
-    traced = tf.function(function, autograph=False)
-
-    @functools.wraps(function)
-    def call(*args, **kwargs):
-        return (function if compat.in_xla_context() else traced)(*args, **kwargs)
-
-    return call
+    return tf.function(function, autograph=False)
 
 
 def lstm_update(gates, cell):
@@ -68,39 +74,72 @@ def lstm_cell(input_gates, hidden, cell, state_to_state):
     return lstm_update(input_gates + state_to_state(hidden), cell)
 
 
-def recurrence(input_gates, initial_state, state_to_state, unroll=False):
-    """The one LSTM recurrence of the package.
+def recurrence(input_gates, initial_state, state_to_state, steps_per_iteration=1):
+    """The one LSTM recurrence of the package, a loop the graph keeps as a loop.
 
-    A `tf.scan` by default: its step is traced once, and the sampler's
-    row-long recurrences stay small loops under XLA. Unrolled, there is no
-    loop to run: no tensor lists to push and pop and no zeros for their
-    gradients, which in a Row LSTM layer's forward and backward cost about a
-    sixth of its op time (BENCHMARKS.md, "Training throughput"). The layers
-    that unroll trace the unrolled loop once per model
-    (`traced_once_per_model`).
+    A `tf.while_loop` whose body runs `steps_per_iteration` steps: they are
+    traced once, so a graph's size (and the time to trace, differentiate
+    and optimize it) does not grow with the number of steps. Only the
+    hidden states are kept for the output (and the cells for the gradient).
 
     Args:
-      input_gates: `[steps, ..., 4 * units]`, the input-to-state gates; with
-        `unroll`, a sequence of the steps' `[..., 4 * units]`.
+      input_gates: `[steps, ..., 4 * units]`, the input-to-state gates, static `steps`.
       initial_state: `(hidden, cell)`, each `[..., units]`.
       state_to_state: maps the previous step's hidden state `[..., units]`
         to gate pre-activations `[..., 4 * units]`.
-      unroll: bool, a Python loop over the steps instead of a `tf.scan`.
+      steps_per_iteration: int >= 1, the steps a loop iteration runs.
 
     Returns:
-      `(hidden, cell)`, the states after every step, each
-      `[steps, ..., units]`; with `unroll`, two lists of `[..., units]`.
+      The hidden states after every step, `[steps, ..., units]`.
     """
+    steps = input_gates.shape[0]
+    per_iteration = min(steps_per_iteration, steps)
+    iterations = -(-steps // per_iteration)
+    # Zero gates after the last step fill the last iteration; their states
+    # are dropped below.
+    padding = [[0, iterations * per_iteration - steps]] + [[0, 0]] * (input_gates.shape.rank - 1)
+    inputs = tf.TensorArray(input_gates.dtype, iterations).unstack(
+        tf.reshape(
+            tf.pad(input_gates, padding),
+            tf.concat([[iterations, per_iteration], tf.shape(input_gates)[1:]], axis=0),
+        )
+    )  # [iterations, per_iteration, ..., 4h]: one element per iteration.
 
-    def step(state, gates):
-        hidden, cell = state
-        return lstm_cell(gates, hidden, cell, state_to_state)
+    def iteration(index, hidden, cell, outputs):
+        hiddens = []
+        for gates in tf.unstack(inputs.read(index), per_iteration):
+            hidden, cell = lstm_cell(gates, hidden, cell, state_to_state)
+            hiddens.append(hidden)
+        return index + 1, hidden, cell, outputs.write(index, tf.stack(hiddens))
 
-    if not unroll:
-        return tf.scan(step, input_gates, initializer=initial_state)
+    _, _, _, outputs = tf.while_loop(
+        lambda index, *_: index < iterations,
+        iteration,
+        (0, *initial_state, tf.TensorArray(input_gates.dtype, iterations)),
+        maximum_iterations=iterations,
+    )
+    hidden = outputs.stack()  # [iterations, per_iteration, ..., h]
+    hidden = tf.reshape(hidden, tf.concat([[-1], tf.shape(hidden)[2:]], axis=0))
+    return ops.slice_along(hidden, 0, 0, steps)  # [steps, ..., h]
+
+
+def unrolled_recurrence(input_gates, initial_state, state_to_state):
+    """`recurrence` unrolled in Python, for the fused paths.
+
+    There is no loop to run: no tensor lists to push and pop and no zeros
+    for their gradients, at the price of a graph as long as the steps.
+
+    Args:
+      input_gates: a sequence of the steps' `[..., 4 * units]`.
+      initial_state: `(hidden, cell)`, each `[..., units]`.
+      state_to_state: as in `recurrence`.
+
+    Returns:
+      `(hidden, cell)`, two lists of the steps' `[..., units]`.
+    """
     states = [initial_state]
     for gates in input_gates:
-        states.append(step(states[-1], gates))
+        states.append(lstm_cell(gates, *states[-1], state_to_state))
     hidden, cell = zip(*states[1:])
     return list(hidden), list(cell)
 
@@ -116,18 +155,30 @@ class SpatialLSTM(keras.layers.Layer):
     masking holds through the recurrence.
 
     Subclasses set `input_kernel_size` and `state_width` and implement `call`.
+
+    Args:
+      units: int, the hidden size `h`.
+      color_channels: 1 or 3.
+      implementation: "reference" (the paper's recurrence, a loop of the
+        graph: fast to trace), "fused" (the recurrence unrolled on the
+        image's pixels: slower to trace and differentiate, a minute or more
+        for a deep model, for faster steps on CPU after that; opt-in), or
+        "auto" (the reference). Both compute the same function of the same
+        weights.
     """
 
     input_kernel_size = None
     state_width = None
 
-    def __init__(self, units, color_channels=1, **kwargs):
+    def __init__(self, units, color_channels=1, implementation="auto", **kwargs):
         super().__init__(**kwargs)
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Expected `units` to be a positive int. Received: units={units}")
         masking.color_groups(units, color_channels)  # Validates color_channels.
         self.units = units
         self.color_channels = color_channels
+        self.implementation = implementation
+        self.fused = check_implementation(implementation) == "fused"
 
     def build(self, input_shape):
         self.input_to_state = MaskedConv2D(
@@ -181,5 +232,8 @@ class SpatialLSTM(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units, color_channels=self.color_channels)
+        config.update(
+            units=self.units, color_channels=self.color_channels,
+            implementation=self.implementation,
+        )
         return config
