@@ -85,7 +85,12 @@ class PixelRNN(tfd.Distribution):
         and conditions are always validated (`conditioning.check`: an
         out-of-range value would silently index past the softmax or the
         class embedding, a truncated float label or a NaN would give a
-        silently wrong answer).
+        silently wrong answer). Values are checked by assertions, which
+        XLA compiles away: inside a caller's `tf.function(jit_compile=True)`
+        nothing can raise, and an out-of-range pixel gives NaN. Check the
+        values before the compiled function (`validation.check_images`,
+        `conditioning.check`, eagerly), as `fit`, `evaluate`, the sampler
+        and the serving signatures do.
 
     Example:
 
