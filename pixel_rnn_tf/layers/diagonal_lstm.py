@@ -62,6 +62,7 @@ def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
     return tf.reshape(products, shape[:-1] + [gates])  # [..., rows', ..., 4h]
 
 
+@traced_once_per_model
 def skewed_recurrence(gates, initial_state, kernel):
     """One direction of the Diagonal LSTM as the paper runs it (§3.2): the reference path.
 

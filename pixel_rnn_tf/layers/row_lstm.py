@@ -44,6 +44,7 @@ def row_state_to_state(hidden, kernel, padding="SAME"):
     return tf.reshape(products, [-1, width, gates])  # [B, W', 4h]
 
 
+@traced_once_per_model
 def row_recurrence(gates, initial_state, kernel):
     """The Row LSTM's recurrence, row by row (§3.1): the reference path.
 

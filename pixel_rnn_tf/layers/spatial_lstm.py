@@ -28,11 +28,12 @@ def check_implementation(implementation):
 
 
 def traced_once_per_model(function):
-    """`function` as a `tf.function`, for the fused paths' unrolled loops.
+    """`function` as a `tf.function`: the layers' recurrences.
 
-    The fused paths unroll their loops, thousands of ops: as a `tf.function`
-    they are traced (with their gradient) once for all the layers of a model,
-    which share their shapes, and inlined into the caller's graph when it runs.
+    Traced (with its gradient) once for all the layers of a model, which
+    share their shapes, not once per layer, and inlined into the caller's
+    graph when it runs. That matters most to the fused paths' unrolled
+    loops, thousands of ops.
     """
     return tf.function(function, autograph=False)
 
