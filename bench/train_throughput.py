@@ -17,13 +17,26 @@ trains on the same batches with a compiled `log_prob` gradient step.
 (`configs.PRESETS`, 12 or 15 layers, h=128) at batch 16 instead, with the
 peak memory (the GPU's where there is one, else the process's peak RSS).
 
+`--scales=first_step` times what a user waits before training starts: from
+`model.fit` called to its first step done, for each of `--presets`, each in
+a fresh process (nothing traced before), fed numpy arrays and a `tf.data`
+pipeline (`from_tensor_slices(x).shuffle(...).repeat().map(lambda v: (v,
+v)).batch(16)`, the way Keras users write one); medians of `--rounds`, in
+seconds of wall clock and of the process's CPU time (tracing runs on one
+core, so on a machine shared with other jobs the CPU time is the steadier
+figure).
+
   .venv/bin/python bench/train_throughput.py --num_layers=3 --hidden_units=32
   .venv/bin/python bench/train_throughput.py --scales=paper --steps=2
+  .venv/bin/python bench/train_throughput.py --scales=first_step --rounds=1
 """
 
 import argparse
+import subprocess
+import sys
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -243,6 +256,63 @@ def paper_scale_rows(args, peak):
         )
 
 
+FIRST_STEP_INPUTS = ("numpy", "tf.data")
+FIRST_STEP_PRESETS = tuple(
+    name for name in prt.configs.names() if name.startswith("mnist_") and "_small_" not in name
+) + PAPER_SCALE_PRESETS
+
+
+def first_step_seconds(preset, input_form, batch_size, intra_op_threads):
+    """`(wall, CPU)` seconds from `model.fit` called to its first step done, in this process."""
+    training.configure_threads(intra_op_threads)
+    model = training.compile_model(prt.build_model(preset))
+    config = model.config
+    images = _random_images(16 * batch_size, config.image_shape, config.num_levels)
+    if input_form == "numpy":
+        data = dict(x=images, y=images, batch_size=batch_size)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(len(images)).repeat()
+        data = dict(x=dataset.map(lambda v: (v, v)).batch(batch_size))
+    done = []
+    first_step = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: done.append(
+            (time.perf_counter(), time.process_time())
+        )
+    )
+    start = time.perf_counter(), time.process_time()
+    model.fit(**data, epochs=1, steps_per_epoch=1, callbacks=[first_step], verbose=0)
+    return tuple(end - begin for end, begin in zip(done[0], start))
+
+
+def first_step_rows(args):
+    """One row per preset: the median wall and CPU seconds to the first step, per input form.
+
+    Each measurement runs in a fresh process (TensorFlow's traces are
+    cached per process); the rounds interleave the presets and input forms.
+    """
+    presets = args.presets.split(",")
+    seconds = {(preset, form): [] for preset in presets for form in FIRST_STEP_INPUTS}
+    for _ in range(args.rounds):
+        for preset, form in seconds:
+            output = subprocess.run(
+                [sys.executable, __file__, f"--first_step_of={preset}", f"--input={form}",
+                 f"--batch_size={args.batch_size}", f"--intra_op_threads={args.intra_op_threads}"],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            seconds[preset, form].append([float(value) for value in output.split()[-2:]])
+    print(
+        f"(medians of {args.rounds} rounds, each in a fresh process, batch {args.batch_size})\n"
+        f"| preset | {' | '.join(f'first step, {form}: wall, CPU (s)' for form in FIRST_STEP_INPUTS)} |\n"
+        f"| --- |{' --- |' * len(FIRST_STEP_INPUTS)}"
+    )
+    for preset in presets:
+        times = " | ".join(
+            "{:.1f}, {:.1f}".format(*np.median(seconds[preset, form], axis=0))
+            for form in FIRST_STEP_INPUTS
+        )
+        print(f"| {preset} | {times} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--num_layers", type=int, default=3)
@@ -271,14 +341,34 @@ def main():
                         help="Comma-separated shapes of --scales=small.")
     parser.add_argument(
         "--scales", default="small",
-        help="Comma-separated: small (3 layers, h=32 at 28x28x1 and 32x32x3) and/or paper "
-        "(the CIFAR-10 presets).",
+        help="Comma-separated: small (3 layers, h=32 at 28x28x1 and 32x32x3), paper "
+        "(the CIFAR-10 presets) and/or first_step (the time to the first step of --presets).",
     )
+    parser.add_argument(
+        "--presets", default=",".join(FIRST_STEP_PRESETS),
+        help="Comma-separated presets of --scales=first_step.",
+    )
+    # One measurement of --scales=first_step, in its own process.
+    parser.add_argument("--first_step_of", help=argparse.SUPPRESS)
+    parser.add_argument("--input", choices=FIRST_STEP_INPUTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    threads = training.configure_threads(args.intra_op_threads)
+    if args.first_step_of:
+        wall, cpu = first_step_seconds(
+            args.first_step_of, args.input, args.batch_size, args.intra_op_threads
+        )
+        print(f"{wall:.3f} {cpu:.3f}")
+        return
     scales = args.scales.split(",")
-    if not scales or set(scales) - {"small", "paper"}:
-        parser.error(f"--scales takes small and/or paper. Received: {args.scales!r}")
+    if not scales or set(scales) - {"small", "paper", "first_step"}:
+        parser.error(
+            f"--scales takes some of small, paper and first_step. Received: {args.scales!r}"
+        )
+    if "first_step" in scales:
+        first_step_rows(args)
+        scales.remove("first_step")
+        if not scales:
+            return
+    threads = training.configure_threads(args.intra_op_threads)
     if set(args.shapes.split(",")) - set(SHAPES):
         parser.error(f"--shapes takes some of {', '.join(SHAPES)}. Received: {args.shapes!r}")
     peak = conv_peak_flops()
