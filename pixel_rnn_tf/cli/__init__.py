@@ -30,6 +30,8 @@ COMMANDS = {
     "pixel-rnn-sample": "sample",
     "pixel-rnn-evaluate": "evaluate",
     "pixel-rnn-export": "export",
+    "pixel-rnn-compress": "compress",
+    "pixel-rnn-decompress": "decompress",
 }
 # The help of the data flags the train, sample and evaluate commands share.
 DATA_DIR_HELP = "Data directory (mnist_idx, tfds), or a folder of PNG/JPEG images (folder)."
@@ -164,16 +166,6 @@ PRETRAINED_HELP = (
     "A trained model that ships with the package (prt.pretrained.available()), "
     "instead of --model."
 )
-
-
-def define_model_flags():
-    """`(--model, --pretrained)`: the flags of a command that takes one model, either way."""
-    from absl import flags
-
-    return (
-        flags.DEFINE_string("model", None, "A saved .keras model; or --pretrained."),
-        flags.DEFINE_string("pretrained", None, PRETRAINED_HELP),
-    )
 
 
 def load_model_or_pretrained(path, pretrained):

@@ -22,7 +22,8 @@ import numpy as np
 
 from pixel_rnn_tf import cli
 
-_MODEL, _PRETRAINED = cli.define_model_flags()
+_MODEL = flags.DEFINE_string("model", None, "A saved .keras model; or --pretrained.")
+_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
 _INPUT = flags.DEFINE_string("input", None, "A PNG file or a folder of PNG files.", required=True)
 _OUTPUT = flags.DEFINE_string("output", None, "The compressed file to write.", required=True)
 _CONDITION = flags.DEFINE_string(

@@ -17,9 +17,10 @@ from absl import flags
 
 from pixel_rnn_tf import cli
 
-_MODEL, _PRETRAINED = cli.define_model_flags()
 _INPUT = flags.DEFINE_string("input", None, "A file of pixel-rnn-compress.", required=True)
 _OUTPUT = flags.DEFINE_string("output", None, "The folder of the PNG files.", required=True)
+_MODEL = flags.DEFINE_string("model", None, "The .keras model that compressed it; or --pretrained.")
+_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
 _CONDITION = flags.DEFINE_string(
     "condition", None, "The condition it was compressed with: a .npy file, one per image."
 )
