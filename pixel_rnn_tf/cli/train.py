@@ -164,7 +164,10 @@ def main(argv):
         if flag.value is not None
     }
     if _CONDITION_ON_LABELS.value:
-        num_classes = data.num_classes(_DATASET.value, _DATA_DIR.value)
+        try:
+            num_classes = data.num_classes(_DATASET.value, _DATA_DIR.value)
+        except ValueError as error:  # A folder data set without its folder.
+            raise app.UsageError(f"--condition_on_labels: {error}") from None
         if num_classes is None:
             raise app.UsageError(
                 f"--condition_on_labels: --dataset={_DATASET.value!r} has no class labels "
