@@ -128,10 +128,12 @@ def test_sample_main_checks_its_output_dir_first_and_names_a_damaged_condition(t
         ("--colour=1", "Unknown command line flag 'colour'"),
         ("--backup_every=often", "--backup_every must be 'epoch' or a positive int"),
         ("--intra_op_threads=two", "--intra_op_threads: Expected 'auto' or an int >= 0"),
+        ("--condition_on_labels --dataset=folder", "--condition_on_labels: Expected `data_dir`"),
     ],
 )
 def test_train_main_rejects_bad_flags(flag, message, tmp_path):
-    result = _run("pixel_rnn_tf.cli.train", flag, f"--output_dir={tmp_path}", timeout=120)
+    result = _run("pixel_rnn_tf.cli.train", *flag.split(), f"--output_dir={tmp_path}",
+                  timeout=120)
     assert result.returncode != 0
     assert message in result.stderr
 
