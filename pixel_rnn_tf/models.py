@@ -196,8 +196,15 @@ class _ConfiguredModel(keras.Model):
 
     def _checked_dataset(self, dataset):
         """`dataset` in the layout `model_batch` makes, checked in the pipeline under XLA."""
-        nested = isinstance(dataset.element_spec, tuple)
+        spec = dataset.element_spec
+        nested = isinstance(spec, tuple)
         jit_compile = self.jit_compile
+        if not jit_compile and nested and len(spec) == 2:
+            # Already `(x, y)` as the step takes it: left as it is (a mapped
+            # dataset would be distributed anew under a multi-worker strategy).
+            x, y, _ = model_batch(self.config, self.conditional, spec)
+            if x == spec[0] and y == spec[1]:
+                return dataset
 
         def canonical(*element):
             x, y, sample_weight = model_batch(
