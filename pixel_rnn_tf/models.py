@@ -235,6 +235,11 @@ class _ConfiguredModel(keras.Model):
         condition = conditioning.check(config, condition, tf.shape(images)[0])
         return (images, condition), y
 
+    def train_step(self, data):
+        return _logs_for_reduction(
+            super().train_step(model_batch(self.config, self.conditional, data))
+        )
+
     def make_train_function(self, force=False):
         super().make_train_function(force)
         self.train_function = self._falling_back_from_xla(self.train_function, "train_function")
