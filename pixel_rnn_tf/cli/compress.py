@@ -14,7 +14,6 @@ writes the same names with identical pixels. A conditional model takes
 
 import json
 import os
-import sys
 
 from absl import app
 from absl import flags
