@@ -45,12 +45,14 @@ def _machine():
 class _Budget(keras.callbacks.Callback):
     """Stops `fit` after `seconds`; counts images; keeps the best validation model."""
 
-    def __init__(self, seconds, batch_size, save):
+    def __init__(self, seconds, batch_size, save, best=None):
         super().__init__()
         self.seconds, self.batch_size, self.save = seconds, batch_size, save
         self.start = time.perf_counter()
         self.images = 0
-        self.best = None
+        # A resumed model is replaced only by a better one than it was.
+        self.best = best
+        self.improved = False
 
     def on_train_batch_end(self, batch, logs=None):
         self.images += self.batch_size
@@ -62,6 +64,7 @@ class _Budget(keras.callbacks.Callback):
         print(f"epoch {epoch}: {self.images} images, val {val:.3f} nats", flush=True)
         if np.isfinite(val) and (self.best is None or val < self.best):
             self.best = val
+            self.improved = True
             self.save(self.model, val, self.images, time.perf_counter() - self.start)
 
 
@@ -75,11 +78,13 @@ def train_one(name, args, train, valid, test):
         with open(record_path) as f:
             record = json.load(f)
         print(f"{name}: resuming at {record['images_seen']} images", flush=True)
+        if args.learning_rate is not None:
+            model.optimizer.learning_rate.assign(args.learning_rate)
     else:
         keras.utils.set_random_seed(args.seed)
         model = prt.build_model(prt.configs.get(name))
         model.compile(
-            optimizer=keras.optimizers.Adam(args.learning_rate),
+            optimizer=keras.optimizers.Adam(args.learning_rate or 1e-3),
             loss=CategoricalNLL(), metrics=[BitsPerDim()],
         )
     base_images = record.get("images_seen", 0)
@@ -112,14 +117,14 @@ def train_one(name, args, train, valid, test):
 
         files.atomic_write(record_path, write)
 
-    budget = _Budget(args.minutes * 60, args.batch_size, save)
+    budget = _Budget(args.minutes * 60, args.batch_size, save, best=record.get("validation_nats"))
     model.fit(
         train, batch_size=args.batch_size, epochs=10**6, shuffle=True,
         validation_data=valid, validation_batch_size=500, callbacks=[budget], verbose=2,
         steps_per_epoch=args.steps_per_epoch,
     )
-    if budget.best is None:
-        print(f"{name}: no epoch ended within the budget; nothing saved", flush=True)
+    if not budget.improved:
+        print(f"{name}: no better validation NLL within the budget; nothing saved", flush=True)
         return
     record_test(name, args.out_dir, test)
 
@@ -152,7 +157,8 @@ def main():
     parser.add_argument("--data_dir", default="../shared/data/binarized_mnist")
     parser.add_argument("--out_dir", default=prt.pretrained.DIRECTORY)
     parser.add_argument("--batch_size", type=int, default=32)
-    parser.add_argument("--learning_rate", type=float, default=1e-3)
+    parser.add_argument("--learning_rate", type=float, default=None,
+                        help="Adam's rate; default 1e-3 for a new model, the saved one's on resume.")
     parser.add_argument("--steps_per_epoch", type=int, default=None,
                         help="Batches between validations; default one pass.")
     parser.add_argument("--seed", type=int, default=0)
