@@ -7,6 +7,8 @@ downstream (`build_model`, `PixelModel`, training, serving) takes it as it is.
 import dataclasses
 
 from pixel_rnn_tf.layers import blocks as _blocks
+from pixel_rnn_tf.validation import check_int
+from pixel_rnn_tf.validation import is_int
 
 # Every registered block (`layers.blocks.register_block`) is an architecture;
 # these are the package's own.
@@ -70,16 +72,16 @@ class ModelConfig:
                 f"sizes and channels in {COLOR_CHANNELS}. Received: image_shape={self.image_shape}"
             )
         object.__setattr__(self, "image_shape", image_shape)
-        _check_int("num_levels", self.num_levels, 2, MAX_LEVELS)
-        _check_int("num_layers", self.num_layers, 1)
+        check_int("num_levels", self.num_levels, 2, MAX_LEVELS)
+        check_int("num_layers", self.num_layers, 1)
         # Every color group needs at least one feature in each block.
-        _check_int("hidden_units", self.hidden_units, image_shape[2])
+        check_int("hidden_units", self.hidden_units, image_shape[2])
         if self.output_units is None:
             object.__setattr__(self, "output_units", 32 if self.num_levels == 2 else 1024)
-        _check_int("output_units", self.output_units, image_shape[2])
+        check_int("output_units", self.output_units, image_shape[2])
         for name in ("input_kernel_size", "kernel_size"):
             value = getattr(self, name)
-            if not _is_int(value) or value <= 0 or value % 2 == 0:
+            if not is_int(value) or value <= 0 or value % 2 == 0:
                 raise ValueError(
                     f"Expected `{name}` to be a positive odd int. Received: {name}={value}"
                 )
@@ -89,7 +91,7 @@ class ModelConfig:
                     f"Expected `{name}` to be a bool. Received: {name}={getattr(self, name)!r}"
                 )
         if self.num_classes is not None:
-            _check_int("num_classes", self.num_classes, 1)
+            check_int("num_classes", self.num_classes, 1)
         if self.condition_shape is not None:
             if self.num_classes is not None:
                 raise ValueError(
@@ -246,17 +248,13 @@ def _known_fields(cls, config):
     return config
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_condition_shape(condition_shape, image_shape):
     shape = tuple(condition_shape) if isinstance(condition_shape, (tuple, list)) else None
     height, width, _ = image_shape
     if (
         shape is None
         or len(shape) not in (1, 3)
-        or not all(_is_int(d) and d > 0 for d in shape)
+        or not all(is_int(d) and d > 0 for d in shape)
         or (len(shape) == 3 and (height % shape[0] or width % shape[1]))
     ):
         raise ValueError(
@@ -265,16 +263,6 @@ def _check_condition_shape(condition_shape, image_shape):
             f"Received: condition_shape={condition_shape!r}"
         )
     return shape
-
-
-def _check_int(name, value, minimum, maximum=None):
-    if (
-        not _is_int(value)
-        or value < minimum
-        or (maximum is not None and value > maximum)
-    ):
-        expected = f"an int in [{minimum}, {maximum}]" if maximum else f"an int >= {minimum}"
-        raise ValueError(f"Expected `{name}` to be {expected}. Received: {name}={value!r}")
 
 
 _MNIST = dict(image_shape=(28, 28, 1), num_levels=2)

@@ -21,9 +21,9 @@ rows, so graphs stay small and XLA-compilable), and accept a dynamic batch
 size.
 """
 
-import numbers
-
 import tensorflow as tf
+
+from pixel_rnn_tf.validation import is_int
 
 
 def _check_rank_4(x, name):
@@ -55,9 +55,6 @@ def _dim(x, axis):
     static = x.shape[axis]
     return static if static is not None else tf.shape(x)[axis]
 
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def slice_along(x, axis, begin, size):
@@ -226,7 +223,7 @@ def unskew(y, width):
     """
     y = tf.convert_to_tensor(y)
     height, skewed_width = _static_height_width(y, "y")
-    if not _is_int(width) or width <= 0:
+    if not is_int(width) or width <= 0:
         raise ValueError(f"Expected `width` to be a positive int. Received: width={width!r}")
     if skewed_width != width + height - 1:
         raise ValueError(
@@ -244,7 +241,7 @@ def _shift(x, amount, axis, name):
     """Shifts `x` by `amount` positions along `axis`, filling in zeros."""
     x = tf.convert_to_tensor(x)
     _check_rank_4(x, "x")
-    if not _is_int(amount) or amount < 0:
+    if not is_int(amount) or amount < 0:
         raise ValueError(
             f"Expected `{name}` to be a non-negative int. Received: {name}={amount!r}"
         )

@@ -72,6 +72,7 @@ from pixel_rnn_tf import files
 from pixel_rnn_tf import head
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import sampling
+from pixel_rnn_tf.validation import is_int
 
 DEFAULT_MAX_SAMPLES = 64
 LOG_PROB = "log_prob"
@@ -109,9 +110,6 @@ def _ensure_shape(tensor, shape, name):
     """
     return tf.ensure_shape(tensor, shape, name=name)
 
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _assert_in_range(value, low, high, name):
@@ -172,7 +170,7 @@ class ExportModule(tf.Module):
                 "Expected `model` to be a PixelModel (with a `config`). "
                 f"Received: model of type {type(model).__name__}"
             )
-        if not _is_int(max_samples) or max_samples < 1:
+        if not is_int(max_samples) or max_samples < 1:
             raise ValueError(
                 "Expected `max_samples` to be a positive int. "
                 f"Received: max_samples={max_samples!r}"
@@ -427,7 +425,7 @@ def export_versioned(
         written; raised before the (slow) export.
       FloatingPointError: the model has non-finite weights.
     """
-    if version is not None and (not _is_int(version) or version < 0):
+    if version is not None and (not is_int(version) or version < 0):
         raise ValueError(
             f"Expected `version` to be a non-negative int or None. Received: version={version!r}"
         )

@@ -6,7 +6,28 @@ fails with `InvalidArgumentError`, so no out-of-range pixel silently indexes
 past a softmax.
 """
 
+import numbers
+
 import tensorflow as tf
+
+
+def is_int(value):
+    """A Python or numpy integer, not a bool (`True` is an `int` to Python)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_int(name, value, minimum, maximum=None):
+    """Checks a scalar argument is an int in `[minimum, maximum]`; returns it.
+
+    Raises:
+      ValueError: naming `name`, what it got, and what it expects.
+    """
+    if not is_int(value) or value < minimum or (maximum is not None and value > maximum):
+        expected = (
+            f"an int in [{minimum}, {maximum}]" if maximum is not None else f"an int >= {minimum}"
+        )
+        raise ValueError(f"Expected `{name}` to be {expected}. Received: {name}={value!r}")
+    return value
 
 
 def check_images(images, image_shape, num_levels, name="images", exact_rank=4):

@@ -1,28 +1,17 @@
 """PNG grids of integer images: samples, completions, data."""
 
 import math
-import numbers
 import os
 
 import numpy as np
 from PIL import Image
 
 from pixel_rnn_tf import sampling
-from pixel_rnn_tf.callbacks import atomic_write
+from pixel_rnn_tf.files import atomic_write
+from pixel_rnn_tf.validation import check_int
 
 MIN_TILE_PIXELS = 64  # By default, small images are upscaled to at least this size.
 BACKGROUND = 128  # Mid-grey padding, distinct from both binary levels.
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_int(value, name, minimum):
-    if not _is_int(value) or value < minimum:
-        raise ValueError(
-            f"Expected `{name}` to be an int >= {minimum}. Received: {name}={value!r}"
-        )
 
 
 def make_grid(images, *, num_levels=None, num_cols=None, scale=None, padding=1):
@@ -67,7 +56,7 @@ def make_grid(images, *, num_levels=None, num_cols=None, scale=None, padding=1):
         )
     if num_levels is None:
         num_levels = 2 if images.max() <= 1 else 256
-    _check_int(num_levels, "num_levels", 2)
+    check_int("num_levels", num_levels, 2)
     low, high = images.min(), images.max()
     if low < 0 or high >= num_levels:
         raise ValueError(
@@ -77,11 +66,11 @@ def make_grid(images, *, num_levels=None, num_cols=None, scale=None, padding=1):
     count, height, width, channels = images.shape
     if num_cols is None:
         num_cols = math.ceil(math.sqrt(count))
-    _check_int(num_cols, "num_cols", 1)
+    check_int("num_cols", num_cols, 1)
     if scale is None:
         scale = max(1, math.ceil(MIN_TILE_PIXELS / max(height, width)))
-    _check_int(scale, "scale", 1)
-    _check_int(padding, "padding", 0)
+    check_int("scale", scale, 1)
+    check_int("padding", padding, 0)
     num_rows = math.ceil(count / num_cols)
 
     # Wide ints: `value * 255` overflows uint8 (and int8) images.
