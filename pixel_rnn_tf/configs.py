@@ -7,6 +7,7 @@ downstream (`build_model`, `PixelModel`, training, serving) takes it as it is.
 import dataclasses
 
 from pixel_rnn_tf.layers import blocks as _blocks
+from pixel_rnn_tf.layers.spatial_lstm import check_implementation
 from pixel_rnn_tf.validation import check_int
 from pixel_rnn_tf.validation import is_int
 
@@ -40,6 +41,9 @@ class ModelConfig:
       condition_shape: `None`, `(D,)` (the condition is a float vector
         `[batch, D]`) or `(h, w, c)` with `h` dividing the height and `w`
         the width (a float map `[batch, h, w, c]`). See `conditioning`.
+      implementation: the recurrent layers' path, "auto", "reference" or
+        "fused" (`layers.spatial_lstm.SpatialLSTM`); the same function of
+        the same weights either way. Ignored by the convolutional blocks.
     """
 
     arch: str
@@ -54,6 +58,7 @@ class ModelConfig:
     skip: bool = True
     num_classes: int = None
     condition_shape: tuple = None
+    implementation: str = "auto"
 
     def __post_init__(self):
         if not isinstance(self.arch, str) or self.arch not in _blocks.architectures():
@@ -90,6 +95,7 @@ class ModelConfig:
                 raise ValueError(
                     f"Expected `{name}` to be a bool. Received: {name}={getattr(self, name)!r}"
                 )
+        check_implementation(self.implementation)
         if self.num_classes is not None:
             check_int("num_classes", self.num_classes, 1)
         if self.condition_shape is not None:

@@ -177,7 +177,9 @@ class RowLSTMBlock(ResidualBlock):
 
     @classmethod
     def from_model_config(cls, config, **kwargs):
-        return super().from_model_config(config, kernel_width=config.kernel_size, **kwargs)
+        return super().from_model_config(
+            config, kernel_width=config.kernel_size, implementation=config.implementation, **kwargs
+        )
 
     def build_core(self, input_shape):
         self.lstm.build(input_shape)
@@ -207,6 +209,10 @@ class DiagonalBiLSTMBlock(ResidualBlock):
             hidden_units, color_channels, implementation, name="diagonal_bilstm",
             dtype=self.dtype_policy,
         )
+
+    @classmethod
+    def from_model_config(cls, config, **kwargs):
+        return super().from_model_config(config, implementation=config.implementation, **kwargs)
 
     def build_core(self, input_shape):
         self.lstm.build(input_shape)
