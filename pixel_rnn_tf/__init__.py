@@ -4,12 +4,13 @@ van den Oord, Kalchbrenner, Kavukcuoglu, "Pixel Recurrent Neural Networks",
 ICML 2016 (arXiv:1601.06759).
 """
 
-# Before anything imports TensorFlow, which reads its log level once: the
-# commands (`pixel-rnn-train`, `python -m pixel_rnn_tf.cli.train`, ...) start
-# by importing this package. In any other process this does nothing.
-from pixel_rnn_tf import cli as _cli
+# Before anything imports TensorFlow, which reads its log level once: Python
+# imports this package before any command module (`pixel-rnn-train`,
+# `python -m pixel_rnn_tf.cli.train`, ...). In any other process it returns
+# at once, touching nothing; the library never imports `pixel_rnn_tf.cli`.
+from pixel_rnn_tf import _quiet
 
-_cli.quiet_tensorflow_import()
+_quiet.quiet_tensorflow_import()
 
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import compression

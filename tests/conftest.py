@@ -14,6 +14,6 @@ def _no_xla_training_by_default(monkeypatch):
     """Tests that train tiny models check behaviour, not speed: without XLA's
     compile per model (seconds each) the suite stays in its CI budget. Tests
     about XLA pass `jit_compile=True`."""
-    from pixel_rnn_tf import training
+    from pixel_rnn_tf.training import compiling
 
-    monkeypatch.setattr(training, "JIT_COMPILE", False)
+    monkeypatch.setattr(compiling, "JIT_COMPILE", False)

@@ -44,6 +44,58 @@ def test_train_main_reports_and_writes(trained):
         assert (output_dir / name).exists(), name
 
 
+def test_train_main_rerun_of_a_finished_run_says_so_and_exports_nothing(trained):
+    output_dir, _, _ = trained
+    results = (output_dir / "results.json").read_text()
+    result = _run(
+        "pixel_rnn_tf.cli.train", "--preset=digits_pixel_cnn", "--epochs=1", "--steps_per_epoch=5",
+        "--num_samples=4", "--nojit_compile", f"--output_dir={output_dir}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "is complete already (1 epochs)" in result.stdout and "| test (test) |" in result.stdout
+    versions = [name for name in os.listdir(output_dir / "export") if name.isdigit()]
+    assert versions == ["1"]  # No identical version 2.
+    assert (output_dir / "results.json").read_text() == results
+
+
+def test_train_main_trains_the_multiscale_preset(tmp_path):
+    from PIL import Image
+    import numpy as np
+
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(10):
+        pixels = (rng.random((28, 28)) > 0.5).astype(np.uint8) * 255
+        Image.fromarray(pixels).save(images / f"{k}.png")
+    output_dir = tmp_path / "run"
+    result = _run(
+        "pixel_rnn_tf.cli.train", "--preset=mnist_multiscale_row_lstm", "--arch=pixel_cnn",
+        "--num_layers=1", "--hidden_units=2", "--dataset=folder", f"--data_dir={images}",
+        "--train_split=train[:8]", "--test_split=train[8:]", "--epochs=1",
+        "--steps_per_epoch=1", "--batch_size=4", "--num_samples=0", "--noexport",
+        "--nojit_compile", f"--output_dir={output_dir}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "multiscale (pixel_cnn 1x2, then pixel_cnn 1x2) on folder (28, 28, 1)" in result.stdout
+    assert "| test (train[8:]) |" in result.stdout
+    results = json.loads((output_dir / "results.json").read_text())
+    assert results["config"]["small"]["image_shape"] == [14, 14, 1]
+    assert results["test"]["bits_per_dim"] > 0
+
+
+def test_importing_the_library_imports_no_command():
+    code = (
+        "import pixel_rnn_tf, sys; "
+        "assert not any(m.startswith('pixel_rnn_tf.cli') for m in sys.modules), "
+        "[m for m in sys.modules if m.startswith('pixel_rnn_tf.cli')]"
+    )
+    env = dict(os.environ, PYTHONPATH=REPO)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def test_sample_main(trained, tmp_path):
     output_dir, _, _ = trained
     result = _run(

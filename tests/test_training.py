@@ -232,7 +232,7 @@ def test_tensorboard_scalars_and_sample_images(tmp_path):
 
 
 def test_xla_where_an_accelerator_is_and_falls_back_where_it_cannot_compile(monkeypatch):
-    monkeypatch.setattr(training, "JIT_COMPILE", "auto")  # The library's default.
+    monkeypatch.setattr(training.compiling, "JIT_COMPILE", "auto")  # The library's default.
     model = training.compile_model(prt.build_model(tiny_config("row_lstm", (2, 3, 1))))
     accelerator = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
     assert model.jit_compile == bool(accelerator)  # Keras's "auto": no XLA on a CPU.
@@ -332,17 +332,30 @@ def test_auto_intra_op_threads_leave_the_environments_count():
     assert stdout.split() == ["2", "0"]  # TensorFlow reads the variable itself.
 
 
-def test_train_conditions_on_the_data_sets_labels_and_refuses_fewer_epochs(tmp_path):
+def test_train_conditions_on_labels_refuses_fewer_epochs_and_skips_a_finished_run(tmp_path):
     config = tiny_config("pixel_cnn", (8, 8, 1), num_levels=2, hidden_units=2, num_classes=10)
-    kwargs = dict(output_dir=str(tmp_path), train_split="train[:64]", test_split="test[:16]",
-                  steps_per_epoch=2, num_samples=0, verbose=0)
-    results = training.train(config, "digits", epochs=2, **kwargs)
+    options = training.TrainOptions(
+        output_dir=str(tmp_path), train_split="train[:64]", test_split="test[:16]",
+        steps_per_epoch=2, num_samples=0, verbose=0, export_base=str(tmp_path / "export"),
+    )
+    results = training.train(config, "digits", options=options, epochs=2)
     assert results["config"]["num_classes"] == 10
     assert np.isfinite(results["test"]["bits_per_dim"])
     record = (tmp_path / "results.json").read_text()
     with pytest.raises(ValueError, match=r"trained for 2 epochs already, more than epochs=1"):
-        training.train(config, "digits", epochs=1, **kwargs)
+        training.train(config, "digits", options=options, epochs=1)
     assert (tmp_path / "results.json").read_text() == record  # Not rewritten as 1 epoch.
+    again = training.train(config, "digits", options=options, epochs=2)  # Finished already.
+    assert again == dict(json.loads(record), already_complete=True)
+    assert prt.serving.versions(str(tmp_path / "export")) == [1]  # No identical second one.
+    assert (tmp_path / "results.json").read_text() == record
+
+
+def test_train_options_are_checked_when_made(tmp_path):
+    with pytest.raises(ValueError, match="precision='float16'"):
+        training.TrainOptions(output_dir=str(tmp_path), precision="float16")
+    with pytest.raises(ValueError, match="clipnorm=nan"):
+        training.TrainOptions(output_dir=str(tmp_path), clipnorm=float("nan"))
 
 
 @pytest.mark.parametrize(

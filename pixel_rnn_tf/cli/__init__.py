@@ -1,200 +1,22 @@
 """The commands of pixel_rnn_tf: absl mains, one module each.
 
-  pixel-rnn-train      python -m pixel_rnn_tf.cli.train      train, report NLL, sample, export
-  pixel-rnn-sample     python -m pixel_rnn_tf.cli.sample     samples and completions as PNG
-  pixel-rnn-evaluate   python -m pixel_rnn_tf.cli.evaluate   NLL of a saved model on a data set
-  pixel-rnn-export     python -m pixel_rnn_tf.cli.export     a versioned SavedModel for TF Serving
+  pixel-rnn-train       python -m pixel_rnn_tf.cli.train       train, report NLL, sample, export
+  pixel-rnn-sample      python -m pixel_rnn_tf.cli.sample      samples and completions as PNG
+  pixel-rnn-evaluate    python -m pixel_rnn_tf.cli.evaluate    NLL of a saved model on a data set
+  pixel-rnn-export      python -m pixel_rnn_tf.cli.export      a versioned SavedModel for TF Serving
+  pixel-rnn-compress    python -m pixel_rnn_tf.cli.compress    PNG files into one file
+  pixel-rnn-decompress  python -m pixel_rnn_tf.cli.decompress  that file back into PNG files
 
 Flags live only in these modules; each calls a library function that takes
 plain arguments. A module here is a command, a module of `pixel_rnn_tf` a
 library, so importing a command never shadows a library name (such as the
-function `pixel_rnn_tf.evaluate`).
-
-The commands show Keras's progress bar and their results, not TensorFlow's
-and XLA's INFO logs: `quiet_tensorflow_import` runs before TensorFlow is
-imported (TF reads its log level once, at import) and keeps INFO lines out
-of stderr. absl's own `--verbosity` flag brings them back: with
-`--verbosity=0` (INFO) or more, nothing is hidden. This module imports
-nothing heavy, as it runs before TensorFlow.
+function `pixel_rnn_tf.evaluate`). What several commands share (the
+`--model`/`--pretrained` pair, `--condition` files, usage errors) is in
+`common`. The library never imports this package; the commands' quiet
+TensorFlow import is `pixel_rnn_tf._quiet`'s.
 """
 
-import logging
-import os
-import re
-import sys
-import tempfile
-
-# Console script -> module of this package (the scripts of setup.cfg).
-COMMANDS = {
-    "pixel-rnn-train": "train",
-    "pixel-rnn-sample": "sample",
-    "pixel-rnn-evaluate": "evaluate",
-    "pixel-rnn-export": "export",
-    "pixel-rnn-compress": "compress",
-    "pixel-rnn-decompress": "decompress",
-}
-# The help of the data flags the train, sample and evaluate commands share.
-DATA_DIR_HELP = "Data directory (mnist_idx, tfds), or a folder of PNG/JPEG images (folder)."
-DOWNLOAD_HELP = "Download a tfds --dataset missing from --data_dir (needs network)."
-# Scripts that run a command from a file: export/'s older path of the export CLI.
-_SCRIPT_FILES = {"export_saved_model.py": "export"}
-_VERBOSITY_FLAG = re.compile(r"--?(?:verbosity|v)(?:=(.*))?")
-# TF's C++ log level: 1 hides INFO and keeps warnings and errors.
-_QUIET_CPP_LEVEL = "1"
-# What TF's shared libraries print before absl's log is initialized (no
-# environment variable silences these): the notice and INFO lines.
-_INFO_LINE = re.compile(
-    r"I\d{4} |WARNING: All log messages before absl::InitializeLog\(\) is called"
-)
-
-
-def verbosity(argv):
-    """absl's `--verbosity` (or `-v`) in `argv`, read before absl parses flags.
-
-    Args:
-      argv: the command line, `sys.argv`.
-
-    Returns:
-      The last value given, or None where none is (or it is not an int:
-      absl then reports it).
-    """
-    value = None
-    args = list(argv[1:])
-    for index, arg in enumerate(args):
-        if arg == "--":
-            break
-        match = _VERBOSITY_FLAG.fullmatch(arg)
-        if not match:
-            continue
-        text = match.group(1)
-        if text is None:
-            text = args[index + 1] if index + 1 < len(args) else ""
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-    return value
-
-
-def started_command(argv=None, orig_argv=None):
-    """The command this process runs (a key of `COMMANDS`' values), or None.
-
-    A command starts as a console script (`argv[0]` is its name), as
-    `python export/export_saved_model.py`, or as
-    `python -m pixel_rnn_tf.cli.<name>` (while Python imports the package,
-    `argv[0]` is "-m"; `orig_argv` holds the module name).
-    """
-    argv = sys.argv if argv is None else argv
-    orig_argv = getattr(sys, "orig_argv", []) if orig_argv is None else orig_argv
-    if not argv:
-        return None
-    script = os.path.basename(argv[0])
-    if script.endswith(".exe"):
-        script = script[: -len(".exe")]
-    if script in COMMANDS:
-        return COMMANDS[script]
-    if script in _SCRIPT_FILES:
-        return _SCRIPT_FILES[script]
-    if argv[0] == "-m" and "-m" in orig_argv[:-1]:
-        module = orig_argv[orig_argv.index("-m") + 1]
-        package, _, name = module.rpartition(".")
-        if package == __name__ and name in COMMANDS.values():
-            return name
-    return None
-
-
-def quiet_tensorflow_import(argv=None):
-    """Imports TensorFlow with its INFO logs off, when a command runs quietly.
-
-    Does nothing unless this process is one of the commands
-    (`started_command`) run without absl's `--verbosity` or with it below 0
-    (WARNING), or where TensorFlow is imported already. Otherwise it sets TF's C++
-    log level (`TF_CPP_MIN_LOG_LEVEL`, unless set; it also governs XLA's
-    logs), imports TensorFlow with stderr caught and written back without
-    the INFO lines its libraries print before any setting applies, and sets
-    the `tensorflow` Python logger and absl's (the SavedModel writer's
-    signature-serialization and asset notices) to WARNING.
-    """
-    argv = sys.argv if argv is None else argv
-    if "tensorflow" in sys.modules or started_command(argv) is None:
-        return
-    level = verbosity(argv)
-    if level is not None and level >= 0:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", _QUIET_CPP_LEVEL)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401  (its shared libraries log as they load)
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            caught.seek(0)
-            for line in caught.read().decode(errors="replace").splitlines(keepends=True):
-                if not _INFO_LINE.match(line):
-                    sys.stderr.write(line)
-            sys.stderr.flush()
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
-    # TF's SavedModel writer logs through absl, whose level app.run sets
-    # from --verbosity (INFO when absent): lowered once app.run is done.
-    from absl import app
-    from absl import logging as absl_logging
-
-    app.call_after_init(lambda: absl_logging.set_verbosity(absl_logging.WARNING))
-
-
-def load_model_flag(path):
-    """The model of the `--model` flag; a bad path or file is a usage error.
-
-    `serving.load_keras_model` says what is wrong (nothing there, empty,
-    truncated, corrupt); absl prints it after the command's usage.
-    """
-    from absl import app  # Here, not at the top: this module runs before TensorFlow.
-
-    from pixel_rnn_tf import serving
-
-    try:
-        return serving.load_keras_model(path)
-    except (FileNotFoundError, ValueError) as error:
-        raise app.UsageError(f"--model: {error}") from None
-
-
-PRETRAINED_HELP = (
-    "A trained model that ships with the package (prt.pretrained.available()), "
-    "instead of --model."
-)
-
-
-def load_model_or_pretrained(path, pretrained):
-    """The model of `--model` or of `--pretrained` (exactly one of them)."""
-    from absl import app
-
-    if (path is None) == (pretrained is None):
-        raise app.UsageError(
-            "Expected exactly one of --model (a .keras file) and --pretrained (a shipped model). "
-            f"Received: --model={path!r}, --pretrained={pretrained!r}"
-        )
-    if path is not None:
-        return load_model_flag(path)
-    from pixel_rnn_tf import pretrained as pretrained_lib
-
-    try:
-        return pretrained_lib.load(pretrained)
-    except ValueError as error:
-        raise app.UsageError(f"--pretrained: {error}") from None
-
-
-def load_condition_file(path):
-    """The condition array of a `--condition` .npy file, or None; a bad file is a usage error."""
-    from absl import app
-    import numpy as np
-
-    if path is None:
-        return None
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        raise app.UsageError(f"--condition: could not read the .npy file {path!r}: {error}") from None
+from pixel_rnn_tf._quiet import COMMANDS
+from pixel_rnn_tf._quiet import quiet_tensorflow_import
+from pixel_rnn_tf._quiet import started_command
+from pixel_rnn_tf._quiet import verbosity

@@ -19,10 +19,13 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from pixel_rnn_tf import cli
+from pixel_rnn_tf import compression
+from pixel_rnn_tf import files
+from pixel_rnn_tf import image_files
+from pixel_rnn_tf.cli import common
 
-_MODEL = flags.DEFINE_string("model", None, "A saved .keras model; or --pretrained.")
-_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
+_MODEL = flags.DEFINE_string("model", None, common.MODEL_HELP)
+_PRETRAINED = flags.DEFINE_string("pretrained", None, common.PRETRAINED_HELP)
 _INPUT = flags.DEFINE_string("input", None, "A PNG file or a folder of PNG files.", required=True)
 _OUTPUT = flags.DEFINE_string("output", None, "The compressed file to write.", required=True)
 _CONDITION = flags.DEFINE_string(
@@ -32,30 +35,22 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", 500, "Images coded together.", 
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    from pixel_rnn_tf import compression
-    from pixel_rnn_tf import files
-    from pixel_rnn_tf import image_files
-
-    model = cli.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
+    common.check_no_arguments(argv)
+    model = common.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
     config = model.config
-    try:
-        files.ensure_writable_directory(os.path.dirname(os.path.abspath(_OUTPUT.value)), "--output")
+    common.writable_directory(os.path.dirname(os.path.abspath(_OUTPUT.value)), "--output")
+    with common.usage_errors():
         paths = image_files.list_pngs(_INPUT.value)
         images = np.stack(
             [image_files.read_png(p, config.image_shape, config.num_levels) for p in paths]
         )
-    except ValueError as error:
-        raise app.UsageError(str(error)) from None
     names = [os.path.basename(p) for p in paths]
-    try:
+    condition = common.load_condition_file(_CONDITION.value)
+    with common.usage_errors():
         data = compression.compress(
-            model, images, condition=cli.load_condition_file(_CONDITION.value),
-            batch_size=_BATCH_SIZE.value, metadata=json.dumps({"names": names}).encode(),
+            model, images, condition=condition, batch_size=_BATCH_SIZE.value,
+            metadata=json.dumps({"names": names}).encode(),
         )
-    except ValueError as error:
-        raise app.UsageError(str(error)) from None
 
     def write(path):
         with open(path, "wb") as file:

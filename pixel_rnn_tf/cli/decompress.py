@@ -15,36 +15,30 @@ import sys
 from absl import app
 from absl import flags
 
-from pixel_rnn_tf import cli
+from pixel_rnn_tf import compression
+from pixel_rnn_tf import image_files
+from pixel_rnn_tf.cli import common
 
 _INPUT = flags.DEFINE_string("input", None, "A file of pixel-rnn-compress.", required=True)
 _OUTPUT = flags.DEFINE_string("output", None, "The folder of the PNG files.", required=True)
 _MODEL = flags.DEFINE_string("model", None, "The .keras model that compressed it; or --pretrained.")
-_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
+_PRETRAINED = flags.DEFINE_string("pretrained", None, common.PRETRAINED_HELP)
 _CONDITION = flags.DEFINE_string(
     "condition", None, "The condition it was compressed with: a .npy file, one per image."
 )
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    from pixel_rnn_tf import compression
-    from pixel_rnn_tf import files
-    from pixel_rnn_tf import image_files
-
-    model = cli.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
-    try:
-        files.ensure_writable_directory(_OUTPUT.value, "--output")
+    common.check_no_arguments(argv)
+    model = common.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
+    common.writable_directory(_OUTPUT.value, "--output")
+    with common.usage_errors(OSError, prefix=f"--input: could not read {_INPUT.value!r}: "):
         with open(_INPUT.value, "rb") as file:
             data = file.read()
-    except OSError as error:
-        raise app.UsageError(f"--input: could not read {_INPUT.value!r}: {error}") from None
-    except ValueError as error:
-        raise app.UsageError(str(error)) from None
+    condition = common.load_condition_file(_CONDITION.value)
     try:
         names = json.loads(compression.read_header(data)["metadata"] or b"{}").get("names")
-        images = compression.decompress(model, data, condition=cli.load_condition_file(_CONDITION.value))
+        images = compression.decompress(model, data, condition=condition)
     except ValueError as error:
         sys.exit(f"decompress: {_INPUT.value}: {error}")
     names = names or [f"{k:05d}.png" for k in range(len(images))]

@@ -24,18 +24,17 @@ import sys
 from absl import app
 from absl import flags
 
-from pixel_rnn_tf import cli
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import evaluation
-from pixel_rnn_tf import models  # noqa: F401  (registers PixelModel for loading)
+from pixel_rnn_tf.cli import common
 
-_MODEL = flags.DEFINE_string("model", None, "Path of a saved model (.keras); or --pretrained.")
-_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
+_MODEL = flags.DEFINE_string("model", None, common.MODEL_HELP)
+_PRETRAINED = flags.DEFINE_string("pretrained", None, common.PRETRAINED_HELP)
 _DATASET = flags.DEFINE_string("dataset", "digits", f"Data set, one of {data.names()}.")
 _SPLIT = flags.DEFINE_string("split", "test", "Split, tfds syntax: 'test', 'test[:1000]'.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
-_DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
+_DATA_DIR = flags.DEFINE_string("data_dir", None, common.DATA_DIR_HELP)
+_DOWNLOAD = flags.DEFINE_bool("download", False, common.DOWNLOAD_HELP)
 _BATCH_SIZE = flags.DEFINE_integer(
     "batch_size", evaluation.DEFAULT_BATCH_SIZE, "Images per forward pass.", lower_bound=1
 )
@@ -49,19 +48,11 @@ _CONDITION = flags.DEFINE_string(
 
 def _condition(config, num_images):
     """The condition of the split's images (see the module doc), or `None`."""
-    kind = conditioning.kind(config)
-    if kind is None:
-        if _CONDITION.value:
-            raise app.UsageError(
-                f"The model takes no condition; drop --condition={_CONDITION.value!r}."
-            )
+    if not common.refuse_condition(config, _CONDITION.value):
         return None
     if _CONDITION.value:
-        try:
-            return conditioning.load_file(_CONDITION.value, "--condition")
-        except ValueError as error:
-            raise app.UsageError(str(error)) from None
-    if kind == "labels" and data.num_classes(_DATASET.value, _DATA_DIR.value) is not None:
+        return common.load_condition_file(_CONDITION.value)
+    if conditioning.kind(config) == "labels" and data.num_classes(_DATASET.value, _DATA_DIR.value) is not None:
         return data.load_labels(
             _DATASET.value, _SPLIT.value, data_dir=_DATA_DIR.value, download=_DOWNLOAD.value
         )
@@ -81,33 +72,20 @@ def _describe(config):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    common.check_no_arguments(argv)
     if _DATASET.value not in data.names():
         raise app.UsageError(
             f"Unknown --dataset={_DATASET.value!r}. Expected one of {data.names()}."
         )
-    model = cli.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
+    model = common.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
     config = model.config
-    if data.image_shape(_DATASET.value) not in (None, config.image_shape):  # None: a folder.
-        raise app.UsageError(
-            f"--dataset={_DATASET.value!r} has images of shape "
-            f"{data.image_shape(_DATASET.value)} but the model expects "
-            f"image_shape={config.image_shape}."
-        )
-    try:
-        images = data.load(
-            _DATASET.value,
-            _SPLIT.value,
-            num_levels=config.num_levels,
-            data_dir=_DATA_DIR.value,
-            as_numpy=True,
-            download=_DOWNLOAD.value,
-            image_shape=config.image_shape,
-        )
+    common.check_image_shape(_DATASET.value, data.image_shape(_DATASET.value), config)
+    images = common.load_images(
+        _DATASET.value, _SPLIT.value, config.num_levels, _DATA_DIR.value, _DOWNLOAD.value,
+        config.image_shape,
+    )
+    with common.usage_errors(data.NotPreparedError):  # The labels: says which flag fetches them.
         condition = _condition(config, len(images))
-    except data.NotPreparedError as error:  # Says which flag fetches it.
-        raise app.UsageError(str(error)) from None
     try:
         results = evaluation.evaluate(
             model, images, batch_size=_BATCH_SIZE.value, condition=condition

@@ -20,6 +20,7 @@ from absl import flags
 
 from pixel_rnn_tf import files
 from pixel_rnn_tf import serving
+from pixel_rnn_tf.cli import common
 
 _MODEL = flags.DEFINE_string(
     "model", None, "A saved .keras model, or a training output directory holding model.keras."
@@ -49,8 +50,7 @@ flags.mark_flags_as_required(["model", "export_base"])
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    common.check_no_arguments(argv)
     try:
         # Before loading the model: a bad --export_base fails at once.
         files.ensure_writable_directory(_EXPORT_BASE.value, "--export_base")

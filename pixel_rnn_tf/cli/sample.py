@@ -20,19 +20,17 @@ from absl import app
 from absl import flags
 import numpy as np
 
-import pixel_rnn_tf  # noqa: F401 - registers the layers for loading.
-from pixel_rnn_tf import cli
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import evaluation
-from pixel_rnn_tf import files
 from pixel_rnn_tf import visualize
+from pixel_rnn_tf.cli import common
 
-_MODEL = flags.DEFINE_string("model", None, "A saved .keras model; or --pretrained.")
-_PRETRAINED = flags.DEFINE_string("pretrained", None, cli.PRETRAINED_HELP)
+_MODEL = flags.DEFINE_string("model", None, common.MODEL_HELP)
+_PRETRAINED = flags.DEFINE_string("pretrained", None, common.PRETRAINED_HELP)
 _DATASET = flags.DEFINE_enum("dataset", "digits", data.names(), "Images to complete.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
-_DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
+_DATA_DIR = flags.DEFINE_string("data_dir", None, common.DATA_DIR_HELP)
+_DOWNLOAD = flags.DEFINE_bool("download", False, common.DOWNLOAD_HELP)
 _SPLIT = flags.DEFINE_string("split", "test", "Split of the images to complete.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 16, "Samples and completions.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
@@ -46,12 +44,10 @@ _CONDITION = flags.DEFINE_string(
 
 def _condition(config, count):
     """The condition of `count` samples from `--condition` (see the module doc), or `None`."""
-    kind = conditioning.kind(config)
     value = _CONDITION.value
-    if kind is None:
-        if value:
-            raise app.UsageError(f"The model takes no condition; drop --condition={value!r}.")
+    if not common.refuse_condition(config, value):
         return None
+    kind = conditioning.kind(config)
     if not value:
         if kind == "labels":
             return np.arange(count, dtype=np.int32) % config.num_classes
@@ -60,10 +56,7 @@ def _condition(config, count):
             f"--condition=PATH.npy with one condition per sample ({count})."
         )
     if value.endswith(".npy"):
-        try:
-            return conditioning.load_file(value, "--condition")
-        except ValueError as error:
-            raise app.UsageError(str(error)) from None
+        return common.load_condition_file(value)
     if kind != "labels":
         raise app.UsageError(
             f"The model is conditioned on {conditioning.describe(config)}: --condition must be "
@@ -79,27 +72,17 @@ def _condition(config, count):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    try:
-        # Before the model, the data and the sampling: a bad folder fails at once.
-        files.ensure_writable_directory(_OUTPUT_DIR.value, "--output_dir")
-    except files.UnusableDirectoryError as error:
-        raise app.UsageError(str(error)) from None
-    model = cli.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
-    try:
+    common.check_no_arguments(argv)
+    # Before the model, the data and the sampling: a bad folder fails at once.
+    common.writable_directory(_OUTPUT_DIR.value, "--output_dir")
+    model = common.load_model_or_pretrained(_MODEL.value, _PRETRAINED.value)
+    with common.usage_errors(FloatingPointError):
         evaluation.check_finite_weights(model)
-    except FloatingPointError as error:
-        raise app.UsageError(str(error)) from None
     config = model.config
-    try:
-        images = data.load(
-            _DATASET.value, _SPLIT.value, num_levels=config.num_levels,
-            data_dir=_DATA_DIR.value, as_numpy=True, download=_DOWNLOAD.value,
-            image_shape=data.image_shape(_DATASET.value) or config.image_shape,
-        )
-    except data.NotPreparedError as error:  # Says which flag fetches it.
-        raise app.UsageError(str(error)) from None
+    images = common.load_images(
+        _DATASET.value, _SPLIT.value, config.num_levels, _DATA_DIR.value, _DOWNLOAD.value,
+        data.image_shape(_DATASET.value) or config.image_shape,
+    )
     if len(images) < _NUM_SAMPLES.value:  # Never silently fewer than asked.
         raise app.UsageError(
             f"--split={_SPLIT.value!r} of --dataset={_DATASET.value} holds {len(images)} "
@@ -107,17 +90,11 @@ def main(argv):
             f"--num_samples={len(images)} or a larger split."
         )
     images = images[: _NUM_SAMPLES.value]
-    if tuple(images.shape[1:]) != config.image_shape:
-        raise app.UsageError(
-            f"--dataset={_DATASET.value} has images of shape {tuple(images.shape[1:])}; the "
-            f"model expects {config.image_shape}."
-        )
+    common.check_image_shape(_DATASET.value, images.shape[1:], config)
     condition = _condition(config, len(images))
     if condition is not None:
-        try:
+        with common.usage_errors(prefix=f"Bad --condition={_CONDITION.value!r}: "):
             condition = conditioning.check(config, condition, batch_size=len(images))
-        except ValueError as error:
-            raise app.UsageError(f"Bad --condition={_CONDITION.value!r}: {error}") from None
     paths = visualize.write_samples_and_completions(
         model, images, _OUTPUT_DIR.value, seed=_SEED.value, condition=condition
     )

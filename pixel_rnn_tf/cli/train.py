@@ -35,11 +35,11 @@ from absl import flags
 import tensorflow as tf
 
 from pixel_rnn_tf import callbacks
-from pixel_rnn_tf import cli
 from pixel_rnn_tf import configs
 from pixel_rnn_tf import data
 from pixel_rnn_tf import files
 from pixel_rnn_tf import training
+from pixel_rnn_tf.cli import common
 
 DEFAULT_PRESET = "digits_diagonal_bilstm"
 
@@ -51,8 +51,8 @@ _ARCH = flags.DEFINE_enum(
 _NUM_LAYERS = flags.DEFINE_integer("num_layers", None, "Overrides the preset's depth.")
 _HIDDEN_UNITS = flags.DEFINE_integer("hidden_units", None, "Overrides the preset's h.")
 _DATASET = flags.DEFINE_enum("dataset", "digits", data.names(), "Data set.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, cli.DATA_DIR_HELP)
-_DOWNLOAD = flags.DEFINE_bool("download", False, cli.DOWNLOAD_HELP)
+_DATA_DIR = flags.DEFINE_string("data_dir", None, common.DATA_DIR_HELP)
+_DOWNLOAD = flags.DEFINE_bool("download", False, common.DOWNLOAD_HELP)
 _TRAIN_SPLIT = flags.DEFINE_string("train_split", "train", "Training split, tfds syntax.")
 _TEST_SPLIT = flags.DEFINE_string("test_split", "test", "Evaluation split, tfds syntax.")
 _EPOCHS = flags.DEFINE_integer("epochs", 30, "Training epochs.", lower_bound=1)
@@ -148,13 +148,10 @@ def _backup_every(value):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    common.check_no_arguments(argv)
     # First: TensorFlow takes its thread counts when it runs its first op.
-    try:
+    with common.usage_errors(prefix="--intra_op_threads: "):
         intra_op_threads = training.parse_intra_op_threads(_INTRA_OP_THREADS.value)
-    except ValueError as error:
-        raise app.UsageError(f"--intra_op_threads: {error}") from None
     training.configure_threads(intra_op_threads)
     overrides = {
         name: flag.value
@@ -164,10 +161,9 @@ def main(argv):
         if flag.value is not None
     }
     if _CONDITION_ON_LABELS.value:
-        try:
+        # A folder data set without its folder is a ValueError.
+        with common.usage_errors(prefix="--condition_on_labels: "):
             num_classes = data.num_classes(_DATASET.value, _DATA_DIR.value)
-        except ValueError as error:  # A folder data set without its folder.
-            raise app.UsageError(f"--condition_on_labels: {error}") from None
         if num_classes is None:
             raise app.UsageError(
                 f"--condition_on_labels: --dataset={_DATASET.value!r} has no class labels "
@@ -175,25 +171,18 @@ def main(argv):
                 "mnist_idx, mnist, cifar10) or a folder of class subfolders."
             )
         overrides["num_classes"] = num_classes
-    try:
+    with common.usage_errors(prefix=f"--preset={_PRESET.value}: "):  # An override it cannot take.
         config = configs.get(_PRESET.value, **overrides)
-    except ValueError as error:  # An override the preset cannot take.
-        raise app.UsageError(f"--preset={_PRESET.value}: {error}") from None
     if _DETERMINISTIC.value:
         tf.config.experimental.enable_op_determinism()
     output_dir = _OUTPUT_DIR.value
     export_base = os.path.join(output_dir, "export") if _EXPORT.value else None
+    # The cheap checks first, before the strategy and the data.
+    common.writable_directory(output_dir, "--output_dir")
+    if export_base:
+        common.writable_directory(export_base, "export_base")
     try:
-        # The cheap checks first, before the strategy and the data.
-        files.ensure_writable_directory(output_dir, "--output_dir")
-        if export_base:
-            files.ensure_writable_directory(export_base, "export_base")
-    except files.UnusableDirectoryError as error:
-        raise app.UsageError(str(error)) from None
-    try:
-        results = training.train(
-            config,
-            _DATASET.value,
+        options = training.TrainOptions(
             output_dir=output_dir,
             data_dir=_DATA_DIR.value,
             train_split=_TRAIN_SPLIT.value,
@@ -214,13 +203,47 @@ def main(argv):
             export_base=export_base,
             verbose=progress_verbosity(sys.stdout),
         )
+        results = training.train(config, _DATASET.value, options=options)
     except (
         files.DirectoryInUseError, callbacks.CheckpointError, FloatingPointError, ValueError
     ) as error:
         sys.exit(f"train: {error}")  # Exit status 1, one line on stderr.
     except data.NotPreparedError as error:  # Says which flag fetches it.
         raise app.UsageError(str(error)) from None  # Exit status 1, the message on stderr.
-    print(training.format_results(results))
+    if results.get("already_complete"):
+        print(
+            f"The run in {output_dir} is complete already ({results['epochs']} epochs): "
+            "nothing trained, written or exported. Pass a larger --epochs to extend it."
+        )
+    print(format_results(results))
+
+
+def _describe(config):
+    """A config dict in words: `row_lstm 7x16`, or both networks of a multi-scale one."""
+    if "small" in config:
+        return f"multiscale ({_describe(config['small'])}, then {_describe(config['large'])})"
+    return f"{config['arch']} {config['num_layers']}x{config['hidden_units']}"
+
+
+def format_results(results):
+    """A printable table of `training.train`'s results."""
+    config = results["config"]
+    shape = (config["large"] if "small" in config else config)["image_shape"]
+    lines = [
+        f"{_describe(config)} on {results['dataset']} {tuple(shape)}, "
+        f"{results['num_params']:,} parameters, trained in {results['train_seconds']} s",
+        "| split | NLL (nats/image) | bits/dim |",
+        "| --- | --- | --- |",
+    ]
+    for split in ("train", "test"):
+        lines.append(
+            f"| {split} ({results['splits'][split]}) | {results[split]['nats']:.3f} "
+            f"| {results[split]['bits_per_dim']:.4f} |"
+        )
+    for key in ("model_path", "samples_path", "completions_path", "export_path"):
+        if key in results:
+            lines.append(f"{key.replace('_', ' ')}: {results[key]}")
+    return "\n".join(lines)
 
 
 def run():
