@@ -122,3 +122,56 @@ def check_count(values, count, name, expected="one per image"):
                                    message=f"Expected `{name}` {expected}")]
     ):
         return tf.identity(values)
+
+
+# Values per channel: binary images up to 8-bit ones.
+MAX_LEVELS = 256
+# Grayscale or RGB.
+COLOR_CHANNELS = (1, 3)
+
+
+def check_num_levels(num_levels):
+    """Checks `num_levels`, the values per channel, is an int in `[2, 256]`; returns it."""
+    return check_int("num_levels", num_levels, 2, MAX_LEVELS)
+
+
+def check_image_shape(image_shape, purpose=None):
+    """Checks an image shape; returns it as a tuple of Python ints.
+
+    Args:
+      image_shape: `(height, width, channels)`, a tuple or list of positive
+        ints with channels 1 or 3.
+      purpose: what the shape is for, said in the message; or None.
+
+    Raises:
+      ValueError: naming what it got and what it expects.
+    """
+    if (
+        not isinstance(image_shape, (tuple, list))
+        or len(image_shape) != 3
+        or not all(is_int(size) and size > 0 for size in image_shape)
+        or image_shape[2] not in COLOR_CHANNELS
+    ):
+        raise ValueError(
+            "Expected `image_shape` (height, width, channels), positive ints with "
+            f"{' or '.join(map(str, COLOR_CHANNELS))} channels{', ' + purpose if purpose else ''}. "
+            f"Received: image_shape={image_shape!r}"
+        )
+    return tuple(int(size) for size in image_shape)
+
+
+def check_one_of(name, value, choices, what):
+    """Checks `value` is one of `choices`, a registry's names; returns it.
+
+    Args:
+      name: the argument's name, for the message.
+      value: what it got.
+      choices: the known values, a sequence shown in the message.
+      what: what the values are, e.g. "dataset name": "Unknown dataset name."
+
+    Raises:
+      ValueError: naming what it got and what it expects.
+    """
+    if value not in choices:
+        raise ValueError(f"Unknown {what}. Expected one of {choices}. Received: {name}={value!r}")
+    return value

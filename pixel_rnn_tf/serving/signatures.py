@@ -1,4 +1,4 @@
-"""SavedModel export for TF Serving: the export module and its signatures (DESIGN §4).
+"""The serving signatures (DESIGN §4): `ExportModule`, the `tf.Module` a SavedModel is saved from.
 
 A served PixelRNN takes raw integer images and needs nothing of this package
 at load time: `tf.saved_model.load(path)` (or TF Serving) runs it. Layout on
@@ -58,21 +58,14 @@ part. A CPU TF Serving runs such functions only when started with
 at their first request, so it is off by default.
 """
 
-import os
-import re
-import zipfile
-
-import keras
-import numpy as np
 import tensorflow as tf
 
 from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import evaluation
-from pixel_rnn_tf import files
 from pixel_rnn_tf import head
 from pixel_rnn_tf import metrics
 from pixel_rnn_tf import sampling
-from pixel_rnn_tf.validation import is_int
+from pixel_rnn_tf.validation import check_int
 
 DEFAULT_MAX_SAMPLES = 64
 LOG_PROB = "log_prob"
@@ -81,12 +74,6 @@ COMPLETE = "complete"
 METADATA = "metadata"
 SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY  # "serving_default"
 SIGNATURES = (SERVING_DEFAULT, LOG_PROB, SAMPLE, COMPLETE, METADATA)
-MODEL_FILENAME = "model.keras"  # What `training.train` writes into its output directory.
-
-# TF Serving loads only all-digit directory names as versions, so a
-# directory with this prefix is never seen as (half) a model.
-TEMP_PREFIX = ".tmp-export-"
-_VERSION = re.compile(r"^\d+$")
 
 
 def _ensure_shape(tensor, shape, name):
@@ -109,7 +96,6 @@ def _ensure_shape(tensor, shape, name):
       `tensor`, to be used instead of it.
     """
     return tf.ensure_shape(tensor, shape, name=name)
-
 
 
 def _assert_in_range(value, low, high, name):
@@ -170,11 +156,7 @@ class ExportModule(tf.Module):
                 "Expected `model` to be a PixelModel (with a `config`). "
                 f"Received: model of type {type(model).__name__}"
             )
-        if not is_int(max_samples) or max_samples < 1:
-            raise ValueError(
-                "Expected `max_samples` to be a positive int. "
-                f"Received: max_samples={max_samples!r}"
-            )
+        check_int("max_samples", max_samples, 1)
         # NaN weights would serve NaN likelihoods and noise as samples.
         evaluation.check_finite_weights(model)
         # Track the model's `tf.Variable`s themselves, not the Keras objects:
@@ -334,216 +316,3 @@ class ExportModule(tf.Module):
             jit_compile=self.sampling_jit_compile,
         )  # int32 [batch, H, W, C]
         return {"images": tf.cast(completed, tf.uint8)}
-
-
-def export_saved_model(
-    model, export_dir, max_samples=DEFAULT_MAX_SAMPLES, sampling_jit_compile=False
-):
-    """Writes `model` as a SavedModel with the serving signatures at `export_dir`.
-
-    Args:
-      model: a built `PixelModel`.
-      export_dir: the SavedModel directory itself (for TF Serving, use
-        `export_versioned`, which writes a version directory whole).
-      max_samples: the most images a `sample` or `complete` request may draw.
-      sampling_jit_compile: compile the sampler's row loop with XLA (see the
-        module docstring).
-
-    Returns:
-      `export_dir`.
-    """
-    module = ExportModule(
-        model, max_samples=max_samples, sampling_jit_compile=sampling_jit_compile
-    )
-    tf.saved_model.save(module, export_dir, signatures=module.signatures())
-    return export_dir
-
-
-def versions(export_base):
-    """The integer versions under `export_base` (all-digit directory names), sorted.
-
-    Temporary directories (`.tmp-export-*`, whole or left by a killed
-    export) are never versions, for this function as for TF Serving.
-    """
-    if not os.path.isdir(export_base):
-        return []
-    return sorted(
-        int(name)
-        for name in os.listdir(export_base)
-        if _VERSION.match(name) and os.path.isdir(os.path.join(export_base, name))
-    )
-
-
-def next_version(export_base):
-    """One more than the highest version under `export_base`, or 1."""
-    existing = versions(export_base)
-    return existing[-1] + 1 if existing else 1
-
-
-def export_versioned(
-    model,
-    export_base,
-    version=None,
-    overwrite=False,
-    max_samples=DEFAULT_MAX_SAMPLES,
-    sampling_jit_compile=False,
-):
-    """Writes `model` to `<export_base>/<version>/`, the layout TF Serving watches.
-
-    The SavedModel is written whole into a temporary directory beside the
-    versions (named `.tmp-export-*`, which TF Serving ignores: it loads only
-    all-digit names) and then renamed onto the version's name, which must
-    not exist yet (`files.rename_no_replace`). So a server never sees half a
-    model, an export killed midway leaves no version directory, and two
-    concurrent exports never take the same version: with `version=None` the
-    later one takes the next free number, with an explicit version it fails.
-    The version directory gets the permissions of a plain `mkdir` (the
-    umask), so a TF Serving running as another user can read it.
-
-    Leftovers of killed exports (temporary directories whose lock no live
-    process holds) are deleted at the start of every export.
-
-    Args:
-      model: a built `PixelModel`.
-      export_base: the model's base path (TF Serving's `base_path`).
-      version: a non-negative int; `None` for the next free one.
-      overwrite: replace an existing version. The new one is swapped in
-        atomically where the system allows (Linux `renameat2`), so the
-        version never goes missing. TF Serving does not reload a version
-        number it already serves; prefer a new version.
-      max_samples: the most images a `sample` or `complete` request may draw.
-      sampling_jit_compile: compile the sampler's row loop with XLA (see the
-        module docstring).
-
-    Returns:
-      The path of the version directory written.
-
-    Raises:
-      FileExistsError: the version exists (or another export took it
-        meanwhile) and `overwrite` is False; it is left untouched.
-      files.UnusableDirectoryError: `export_base` is a file or cannot be
-        written; raised before the (slow) export.
-      FloatingPointError: the model has non-finite weights.
-    """
-    if version is not None and (not is_int(version) or version < 0):
-        raise ValueError(
-            f"Expected `version` to be a non-negative int or None. Received: version={version!r}"
-        )
-    export_base = os.fspath(export_base)
-    path = None if version is None else os.path.join(export_base, str(int(version)))
-    if path is not None and os.path.exists(path) and not overwrite:
-        raise FileExistsError(
-            f"Version {version} exists at {path}. Pass overwrite=True to replace it, "
-            f"or export as version {next_version(export_base)}."
-        )
-    files.ensure_writable_directory(export_base, "export_base")
-    files.remove_stale_temporary_directories(export_base, TEMP_PREFIX)
-    with files.locked_temporary_directory(export_base, TEMP_PREFIX) as workspace:
-        # A plain mkdir (mode 0777 & ~umask), not the workspace's 0700, which
-        # the rename would keep: TF Serving may run as another user.
-        saved_model = os.path.join(workspace, "saved_model")
-        os.mkdir(saved_model)
-        export_saved_model(
-            model, saved_model, max_samples=max_samples, sampling_jit_compile=sampling_jit_compile
-        )
-        if path is None:
-            return _claim_next_version(saved_model, export_base)
-        try:
-            files.rename_no_replace(saved_model, path)
-        except FileExistsError:
-            if not overwrite:
-                raise FileExistsError(
-                    f"Version {version} appeared at {path} during the export (a concurrent "
-                    f"export?); it was left untouched. Export as version "
-                    f"{next_version(export_base)}, or pass overwrite=True."
-                ) from None
-            if not files.exchange(saved_model, path):
-                # No atomic swap on this system: the version is missing
-                # between these two renames.
-                os.rename(path, os.path.join(workspace, "replaced"))
-                os.rename(saved_model, path)
-            # After the swap the workspace holds the replaced version, deleted with it.
-    return path
-
-
-def _claim_next_version(saved_model, export_base):
-    """Renames `saved_model` onto the lowest free version above the existing ones."""
-    version = next_version(export_base)
-    while True:
-        path = os.path.join(export_base, str(version))
-        try:
-            files.rename_no_replace(saved_model, path)
-            return path
-        except FileExistsError:  # A concurrent export took it: try the next one.
-            version = max(version + 1, next_version(export_base))
-
-
-def _describe_unloadable(path, thorough=False):
-    """What is wrong with a `.keras` file, or None if nothing is seen.
-
-    Without `thorough` only what costs nothing to see (empty, not a zip);
-    with it, also every member's checksum and the model's config.
-    """
-    size = os.path.getsize(path)
-    if size == 0:
-        return "it is empty (0 bytes)"
-    if not zipfile.is_zipfile(path):
-        return (
-            f"it is not a .keras (zip) archive: truncated or corrupt ({size} bytes). "
-            "Was its write interrupted? The files of a run are written whole: "
-            "last.keras, best.keras and the run's backup are intact"
-        )
-    if not thorough:
-        return None
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            broken = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        return f"its zip archive is corrupt ({error})"
-    if broken is not None:
-        return f"its zip archive is corrupt (member {broken!r} fails its checksum)"
-    if "config.json" not in names:
-        return f"it is a zip archive without config.json, not a saved Keras model ({names[:5]})"
-    return None
-
-
-def load_keras_model(path, compile=False):
-    """Loads a `PixelModel` from a `.keras` file or a training output directory.
-
-    Args:
-      path: a `.keras` file, or a directory holding `model.keras` (what
-        `training.train` writes).
-      compile: restore the training configuration too.
-
-    Returns:
-      The `keras.Model`.
-
-    Raises:
-      FileNotFoundError: nothing at `path`, or a directory without model.keras.
-      ValueError: the file exists but is not a loadable model; the message
-        says what is wrong with it (empty, truncated, corrupt, ...).
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        candidate = os.path.join(path, MODEL_FILENAME)
-        if not os.path.isfile(candidate):
-            raise FileNotFoundError(
-                f"Expected `model` to be a .keras file or a directory holding {MODEL_FILENAME}. "
-                f"Received: model={path!r} (a directory without {MODEL_FILENAME})"
-            )
-        path = candidate
-    elif not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"Expected `model` to be an existing path. Received: model={path!r}"
-        )
-    # Keras says "File not found" of any file it cannot open as a zip archive.
-    problem = _describe_unloadable(path)
-    if problem:
-        raise ValueError(f"Cannot load the model {path}: {problem}.")
-    try:
-        # Importing this package registered its classes with Keras.
-        return keras.saving.load_model(path, compile=compile)
-    except Exception as error:  # Keras raises many types for a bad archive.
-        problem = _describe_unloadable(path, thorough=True) or f"{type(error).__name__}: {error}"
-        raise ValueError(f"Cannot load the model {path}: {problem}.") from error
