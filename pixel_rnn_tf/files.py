@@ -17,8 +17,9 @@ of BUILD.md ("What is guaranteed") hold in one place:
   killed processes can be deleted while other processes work beside them.
 * `ensure_writable_directory`: a bad output path fails before any work.
 
-A test-only fault hook (`KILL_AT_VARIABLE`) lets the fault-injection tests
-(tests/test_faults.py) kill a run with SIGKILL at an exact write.
+`set_write_hook` lets a caller see each write complete (the fault-injection
+tests, tests/test_faults.py, kill a run there with SIGKILL); none is set
+unless a caller sets one.
 
 Only the standard library is imported: a subprocess can load this module
 without TensorFlow.
@@ -30,21 +31,14 @@ import errno
 import fcntl
 import os
 import shutil
-import signal
 import tempfile
 
 TEMP_PREFIX = ".tmp-"  # Every temporary name starts with it; no result does.
 LOCK_NAME = ".lock"
 _LOCK_SUFFIX = ".lock"  # Of the lock file beside a temporary directory.
 
-# Test-only: `PIXEL_RNN_TF_KILL_AT=<kind>:<n>:<before|after>` makes the
-# process kill itself with SIGKILL (as `kill -9` would) right before or
-# right after the rename that completes its n-th write of `kind` (one of
-# `WRITE_KINDS`), so a test kills a run at an exact point instead of racing
-# it with a timer. Never set it outside tests.
-KILL_AT_VARIABLE = "PIXEL_RNN_TF_KILL_AT"
 WRITE_KINDS = ("backup", "model", "samples", "results", "export")
-_writes_by_kind = {}  # The hook's count of this process's writes; nothing else reads it.
+_write_hook = None  # `set_write_hook`'s.
 
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
@@ -74,7 +68,7 @@ def _file_mode(path):
 
 
 def write_kind(path):
-    """The kind of a run's file, for the fault hook: one of `WRITE_KINDS`."""
+    """The kind of a run's file, for the write hook: one of `WRITE_KINDS`."""
     name = os.path.basename(path)
     if os.path.basename(os.path.dirname(os.path.abspath(path))) == "backup":
         return "backup"  # The weights and backup.json of `AtomicBackupAndRestore`.
@@ -85,23 +79,26 @@ def write_kind(path):
     return "results"
 
 
-def _fault_point(kind, when):
-    """The test-only fault hook (`KILL_AT_VARIABLE`); does nothing unless set.
+def set_write_hook(hook):
+    """Sets the process's write hook, `hook(kind, when)`; None removes it.
 
-    Args:
-      kind: one of `WRITE_KINDS`.
-      when: "before" (the rename) counts the write, "after" only checks.
+    The hook is called right before (`when="before"`) and right after
+    (`"after"`) the rename that completes each `atomic_write` (`kind`:
+    `write_kind` of its path) and each `rename_no_replace` (`kind`:
+    "export"), so a caller can act at an exact point of a run; the
+    fault-injection tests kill the process there.
+
+    Returns:
+      The hook it replaces.
     """
-    setting = os.environ.get(KILL_AT_VARIABLE)
-    if not setting:
-        return
-    if when == "before":
-        _writes_by_kind[kind] = _writes_by_kind.get(kind, 0) + 1
-    target_kind, target_count, target_when = setting.split(":")
-    if (kind, _writes_by_kind.get(kind, 0), when) == (
-        target_kind, int(target_count), target_when
-    ):
-        os.kill(os.getpid(), signal.SIGKILL)
+    global _write_hook
+    previous, _write_hook = _write_hook, hook
+    return previous
+
+
+def _call_write_hook(kind, when):
+    if _write_hook is not None:
+        _write_hook(kind, when)
 
 
 def atomic_write(path, write):
@@ -125,9 +122,9 @@ def atomic_write(path, write):
     try:
         write(temporary)
         os.chmod(temporary, _file_mode(path))
-        _fault_point(kind, "before")
+        _call_write_hook(kind, "before")
         os.replace(temporary, path)
-        _fault_point(kind, "after")
+        _call_write_hook(kind, "after")
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
@@ -150,15 +147,15 @@ def _renameat2(source, target, flags):
 def rename_no_replace(source, target):
     """Renames `source` onto `target`, which must not exist.
 
-    Its users are exports (a version directory); the fault hook counts
+    Its users are exports (a version directory); the write hook sees
     each call as a write of kind "export".
 
     Raises:
       FileExistsError: `target` exists (it is left untouched).
     """
-    _fault_point("export", "before")
+    _call_write_hook("export", "before")
     _rename_no_replace(source, target)
-    _fault_point("export", "after")
+    _call_write_hook("export", "after")
 
 
 def _rename_no_replace(source, target):

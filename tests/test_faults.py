@@ -1,9 +1,9 @@
 """Fault injection: a run killed (SIGKILL) at each kind of write resumes to the same result.
 
 Each case kills a deterministic training run at an exact write through the
-test-only hook of `files` (`files.KILL_AT_VARIABLE`: the process kills
-itself right before or after the rename that completes its n-th write of a
-kind), then reruns it. The rerun's `model.keras`, `best.keras`,
+write hook of `files` (`files.set_write_hook`, set to `kill_at`: the process
+kills itself right before or after the rename that completes its n-th write
+of a kind), then reruns it. The rerun's `model.keras`, `best.keras`,
 `samples.png` and export must equal those of one uninterrupted run, and no
 integer version directory may ever be partial (BUILD.md, "What is
 guaranteed"). One tiny run costs a few seconds; the processes run side by side.
@@ -53,14 +53,40 @@ CASES = {
 }
 # A kill before the export's rename: test_serving.test_killed_export_leaves_no_version.
 
-# Trains into each output directory read from stdin (one a line), as
-# `python -m pixel_rnn_tf.cli.train --deterministic` would.
-_DRIVER = """
-import json, sys
+# The driver scripts' start: argv[1] and argv[2] are the config and the run,
+# argv[3] the `kill_at` setting ("" for none).
+_START = """
+import json, os, signal, sys
 import tensorflow as tf
 tf.config.experimental.enable_op_determinism()
+from pixel_rnn_tf import files
 from pixel_rnn_tf import training
 config, run = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+
+
+def kill_at(setting):
+    \"\"\"A write hook: SIGKILL (as `kill -9`) at `<kind>:<n>:<before|after>`, the
+    moment right before or after the rename completing the n-th write of `kind`,
+    so a test kills a run at an exact point instead of racing it with a timer.\"\"\"
+    target_kind, target_count, target_when = setting.split(":")
+    counts = {}
+
+    def hook(kind, when):
+        if when == "before":
+            counts[kind] = counts.get(kind, 0) + 1
+        if (kind, counts.get(kind, 0), when) == (target_kind, int(target_count), target_when):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+if sys.argv[3]:
+    files.set_write_hook(kill_at(sys.argv[3]))
+"""
+
+# Trains into each output directory read from stdin (one a line), as
+# `python -m pixel_rnn_tf.cli.train --deterministic` would.
+_DRIVER = _START + """
 for line in sys.stdin:
     output_dir = line.strip()
     results = training.train(
@@ -72,10 +98,10 @@ for line in sys.stdin:
 
 def _driver(kill_at=None):
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop(files.KILL_AT_VARIABLE, None)
-    if kill_at:
-        env[files.KILL_AT_VARIABLE] = kill_at
-    command = [sys.executable, "-c", textwrap.dedent(_DRIVER), json.dumps(CONFIG), json.dumps(RUN)]
+    command = [
+        sys.executable, "-c", textwrap.dedent(_DRIVER), json.dumps(CONFIG), json.dumps(RUN),
+        kill_at or "",
+    ]
     return subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=env, cwd=REPO,
@@ -188,12 +214,8 @@ def test_killed_run_resumes_to_the_uninterrupted_result(runs, case):
 
 # --- two real workers (MultiWorkerMirroredStrategy) ---------------------------------
 
-_WORKER = """
-import json, sys
-import tensorflow as tf
-tf.config.experimental.enable_op_determinism()
-from pixel_rnn_tf import training
-config, run, output_dir = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+_WORKER = _START + """
+output_dir = sys.argv[4]
 results = training.train(
     config, output_dir=output_dir, export_base=output_dir + "/export",
     strategy=tf.distribute.MultiWorkerMirroredStrategy(), **run
@@ -209,18 +231,15 @@ def _free_port():
 
 
 def _workers(output_dir, kill_at=None):
-    """Starts two workers on 127.0.0.1; worker 1 is killed at `kill_at` (the fault hook)."""
+    """Starts two workers on 127.0.0.1; worker 1 is killed at `kill_at` (the write hook)."""
     cluster = {"worker": [f"127.0.0.1:{_free_port()}" for _ in range(2)]}
     processes = []
     for index in range(2):
         env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-        env.pop(files.KILL_AT_VARIABLE, None)
         env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        if kill_at and index == 1:
-            env[files.KILL_AT_VARIABLE] = kill_at
         command = [
             sys.executable, "-c", textwrap.dedent(_WORKER), json.dumps(CONFIG), json.dumps(RUN),
-            str(output_dir),
+            kill_at if kill_at and index == 1 else "", str(output_dir),
         ]
         processes.append(subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
