@@ -6,8 +6,10 @@ fails with `InvalidArgumentError`, so no out-of-range pixel silently indexes
 past a softmax.
 """
 
+import math
 import numbers
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -175,3 +177,124 @@ def check_one_of(name, value, choices, what):
     if value not in choices:
         raise ValueError(f"Unknown {what}. Expected one of {choices}. Received: {name}={value!r}")
     return value
+
+
+# `draw` divides float32 logits by the temperature: below float32's smallest
+# normal number a temperature is subnormal (1e-45 is stored as 1.4e-45) or
+# zero (1e-50), above its largest it is infinite (1e300), so the bounds are
+# checked on the float32 value, not on the number as written.
+MIN_TEMPERATURE = float(np.finfo(np.float32).tiny)
+MAX_TEMPERATURE = float(np.finfo(np.float32).max)
+
+
+def _temperature_error(temperature, detail=""):
+    return ValueError(
+        f"Expected `temperature` to be a float in [{MIN_TEMPERATURE:.4g}, {MAX_TEMPERATURE:.4g}] "
+        f"(a finite, positive, normal float32, the dtype of the logits it divides){detail}. "
+        f"Received: temperature={temperature!r}"
+    )
+
+
+def check_temperature(temperature):
+    """Validates a temperature in float32, the logits' dtype; returns a float32 scalar tensor.
+
+    A Python or numpy number is checked at once (`ValueError`), as is a
+    tensor eagerly; inside a graph a float or int scalar tensor is checked
+    by assertions (`InvalidArgumentError`). Refused: `None`, strings,
+    bools, non-scalars, NaN, and numbers that float32 holds as zero, a
+    subnormal or infinity (`MIN_TEMPERATURE`, `MAX_TEMPERATURE`).
+    """
+    if isinstance(temperature, (int, float, np.integer, np.floating)) and not isinstance(
+        temperature, (bool, np.bool_)
+    ):
+        with np.errstate(over="ignore", under="ignore"):
+            value = float(np.float32(temperature))
+        if not (math.isfinite(value) and MIN_TEMPERATURE <= value):
+            detail = f"; float32 holds it as {value}" if value != temperature else ""
+            raise _temperature_error(temperature, detail)
+        return tf.constant(value, tf.float32)
+    if temperature is None or isinstance(temperature, (str, bytes, bool, np.bool_)):
+        raise _temperature_error(temperature)
+    try:
+        tensor = tf.convert_to_tensor(temperature)
+    except (TypeError, ValueError):
+        raise _temperature_error(temperature) from None
+    if not (tensor.dtype.is_floating or tensor.dtype.is_integer) or tensor.shape.rank != 0:
+        raise _temperature_error(
+            temperature, f"; a scalar, not dtype {tensor.dtype.name} of shape {tensor.shape}"
+        )
+    tensor = tf.cast(tensor, tf.float32)
+    if tf.executing_eagerly():
+        return check_temperature(float(tensor))
+    with tf.control_dependencies(
+        [
+            tf.debugging.assert_all_finite(tensor, "`temperature` must be finite"),
+            tf.debugging.assert_greater_equal(
+                tensor, MIN_TEMPERATURE,
+                message=f"`temperature` must be >= {MIN_TEMPERATURE:.4g} (a normal float32)",
+            ),
+        ]
+    ):
+        return tf.identity(tensor)
+
+
+def check_seed(seed):
+    """Validates a sampling seed; returns it unchanged for `tfp.random.sanitize_seed`.
+
+    A seed is `None` (tfp's stateful draw), an int, a pair of ints, or an
+    integer tensor of shape `[]` or `[2]`. Anything else (a string, a
+    float, three ints) is a `ValueError` naming `seed`, not TensorFlow's
+    conversion error.
+    """
+    if seed is None:
+        return seed
+    error = ValueError(
+        "Expected `seed` to be None, an int, a pair of ints, or an int tensor of shape [] or "
+        f"[2]. Received: seed={seed!r}"
+    )
+    if isinstance(seed, (bool, np.bool_, str, bytes, float, np.floating)):
+        raise error
+    if isinstance(seed, (int, np.integer)):
+        return seed
+    if isinstance(seed, (tuple, list)):
+        if len(seed) != 2 or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in seed
+        ):
+            raise error
+        return seed
+    try:
+        tensor = tf.convert_to_tensor(seed)
+    except (TypeError, ValueError):
+        raise error from None
+    if not tensor.dtype.is_integer or tensor.shape.rank is None or (
+        tuple(tensor.shape) not in ((), (2,))
+    ):
+        raise error
+    return seed
+
+
+MAX_NUM_SAMPLES = 2**31 - 1  # Images are counted in int32.
+
+
+def check_num_samples(num_samples):
+    """Validates a number of samples: a positive int or int scalar tensor, never rounded."""
+    if isinstance(num_samples, (int, np.integer)) and not isinstance(num_samples, bool):
+        if not 0 < num_samples <= MAX_NUM_SAMPLES:
+            raise ValueError(
+                f"Expected `num_samples` to be an int in [1, {MAX_NUM_SAMPLES}]. "
+                f"Received: num_samples={num_samples}"
+            )
+        return int(num_samples)
+    tensor = tf.convert_to_tensor(num_samples) if not isinstance(num_samples, float) else None
+    if tensor is None or not tensor.dtype.is_integer or tensor.shape.rank != 0:
+        raise ValueError(
+            "Expected `num_samples` to be a positive int (or an int scalar tensor); it is "
+            f"never rounded. Received: num_samples={num_samples!r}"
+        )
+    if tf.executing_eagerly():
+        return check_num_samples(int(tensor))
+    num_samples = tf.cast(tensor, tf.int32)
+    with tf.control_dependencies(
+        [tf.debugging.assert_positive(num_samples, message="`num_samples` must be > 0")]
+    ):
+        return tf.identity(num_samples)

@@ -334,8 +334,8 @@ def test_implementation_round_trips(cls, kwargs, tmp_path):
 
 @pytest.mark.parametrize("lead, mirrored", [((), None), ((), (True,)), ((2,), (False, True))])
 def test_diagonals_hold_their_pixels_and_round_trip(lead, mirrored):
-    from pixel_rnn_tf.layers.diagonal_lstm import from_diagonals
-    from pixel_rnn_tf.layers.diagonal_lstm import to_diagonals
+    from pixel_rnn_tf.layers.diagonal_recurrences import from_diagonals
+    from pixel_rnn_tf.layers.diagonal_recurrences import to_diagonals
 
     height, width = 4, 5
     x = np.random.default_rng(6).normal(size=(2, height, width) + lead + (3,)).astype(np.float32)

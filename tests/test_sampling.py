@@ -323,7 +323,7 @@ def test_smallest_temperature_draws_the_argmax_without_overflow():
     """Logits over a normal float32's reciprocal would overflow; shifted, they cannot."""
     model = _model("pixel_cnn", (2, 3, 1), scale=2.0)
     cold = sampling.sample(
-        model, 3, seed=(4, 4), temperature=sampling.MIN_TEMPERATURE, method="naive"
+        model, 3, seed=(4, 4), temperature=prt.validation.MIN_TEMPERATURE, method="naive"
     ).numpy()
     np.testing.assert_array_equal(cold, model(cold).numpy().argmax(-1))
 
