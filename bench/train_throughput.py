@@ -204,6 +204,7 @@ def small_scale_rows(args, peak):
             config = prt.ModelConfig(
                 arch=arch, image_shape=shape, num_levels=levels, num_layers=args.num_layers,
                 hidden_units=args.hidden_units, output_units=4 * args.hidden_units,
+                implementation=args.implementation,
             )
             models[arch] = training.compile_model(
                 prt.build_model(config), jit_compile=args.jit_compile
@@ -244,7 +245,8 @@ def paper_scale_rows(args, peak):
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in PAPER_SCALE_PRESETS:
         memory.reset()
-        model = training.compile_model(prt.build_model(name), jit_compile=args.jit_compile)
+        config = prt.configs.get(name).replace(implementation=args.implementation)
+        model = training.compile_model(prt.build_model(config), jit_compile=args.jit_compile)
         start = time.perf_counter()
         rate, cpu_rate, gflops, fraction = measure(model, args, peak, warmup=1)
         first = time.perf_counter() - start - args.steps * args.batch_size / rate
@@ -262,10 +264,11 @@ FIRST_STEP_PRESETS = tuple(
 ) + PAPER_SCALE_PRESETS
 
 
-def first_step_seconds(preset, input_form, batch_size, intra_op_threads):
+def first_step_seconds(preset, input_form, batch_size, intra_op_threads, implementation):
     """`(wall, CPU)` seconds from `model.fit` called to its first step done, in this process."""
     training.configure_threads(intra_op_threads)
-    model = training.compile_model(prt.build_model(preset))
+    config = prt.configs.get(preset).replace(implementation=implementation)
+    model = training.compile_model(prt.build_model(config))
     config = model.config
     images = _random_images(16 * batch_size, config.image_shape, config.num_levels)
     if input_form == "numpy":
@@ -296,7 +299,8 @@ def first_step_rows(args):
         for preset, form in seconds:
             output = subprocess.run(
                 [sys.executable, __file__, f"--first_step_of={preset}", f"--input={form}",
-                 f"--batch_size={args.batch_size}", f"--intra_op_threads={args.intra_op_threads}"],
+                 f"--batch_size={args.batch_size}", f"--intra_op_threads={args.intra_op_threads}",
+                 f"--implementation={args.implementation}"],
                 check=True, capture_output=True, text=True,
             ).stdout
             seconds[preset, form].append([float(value) for value in output.split()[-2:]])
@@ -329,6 +333,10 @@ def main():
     )
     parser.add_argument("--skip_peer", action="store_true")
     parser.add_argument(
+        "--implementation", default="auto", choices=("auto", "reference", "fused"),
+        help="The recurrent layers' path (`ModelConfig.implementation`).",
+    )
+    parser.add_argument(
         "--intra_op_threads", type=training.parse_intra_op_threads,
         default=training.INTRA_OP_THREADS,
         help="TensorFlow's intra-op threads (default: the package's, training.configure_threads).",
@@ -354,7 +362,8 @@ def main():
     args = parser.parse_args()
     if args.first_step_of:
         wall, cpu = first_step_seconds(
-            args.first_step_of, args.input, args.batch_size, args.intra_op_threads
+            args.first_step_of, args.input, args.batch_size, args.intra_op_threads,
+            args.implementation,
         )
         print(f"{wall:.3f} {cpu:.3f}")
         return

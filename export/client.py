@@ -12,7 +12,7 @@ imported only when used. Request builders are pure functions.
   python export/client.py --signature=sample --num_samples=2 --condition=3,7
   python export/client.py --signature=sample --num_samples=2 --condition=vectors.npy
 
-Signatures (see `pixel_rnn_tf/serving.py`): `log_prob` (`serving_default`):
+Signatures (see `pixel_rnn_tf/serving/signatures.py`): `log_prob` (`serving_default`):
 `images` uint8 `[batch, H, W, C]` -> `log_prob`, `bits_per_dim` float32
 `[batch]`; `sample`: `num_samples` int32 `[]`, `seed` int32 `[2]`,
 `temperature` float32 `[]` -> `images`; `complete`: `images`, `known` bool

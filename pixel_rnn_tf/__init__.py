@@ -36,6 +36,7 @@ from pixel_rnn_tf.distribution import PixelRNN
 from pixel_rnn_tf.evaluation import evaluate
 from pixel_rnn_tf.losses import CategoricalNLL
 from pixel_rnn_tf.metrics import BitsPerDim
+from pixel_rnn_tf.metrics import NatsPerImage
 from pixel_rnn_tf.models import MultiScalePixelModel
 from pixel_rnn_tf.models import PixelModel
 from pixel_rnn_tf.models import build_model

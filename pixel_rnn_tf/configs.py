@@ -8,14 +8,15 @@ import dataclasses
 
 from pixel_rnn_tf.layers import blocks as _blocks
 from pixel_rnn_tf.layers.spatial_lstm import check_implementation
+from pixel_rnn_tf import validation
+from pixel_rnn_tf.validation import check_image_shape
 from pixel_rnn_tf.validation import check_int
+from pixel_rnn_tf.validation import check_num_levels
 from pixel_rnn_tf.validation import is_int
 
 # Every registered block (`layers.blocks.register_block`) is an architecture;
 # these are the package's own.
 ARCHITECTURES = _blocks.architectures()
-COLOR_CHANNELS = (1, 3)
-MAX_LEVELS = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,23 +62,12 @@ class ModelConfig:
     implementation: str = "auto"
 
     def __post_init__(self):
-        if not isinstance(self.arch, str) or self.arch not in _blocks.architectures():
-            raise ValueError(
-                f"Unknown architecture. Expected one of {_blocks.architectures()}. "
-                f"Received: arch={self.arch!r}"
-            )
-        image_shape = tuple(self.image_shape)
-        if (
-            len(image_shape) != 3
-            or not all(isinstance(d, int) and d > 0 for d in image_shape)
-            or image_shape[2] not in COLOR_CHANNELS
-        ):
-            raise ValueError(
-                "Expected `image_shape` to be (height, width, channels) with positive "
-                f"sizes and channels in {COLOR_CHANNELS}. Received: image_shape={self.image_shape}"
-            )
-        object.__setattr__(self, "image_shape", image_shape)
-        check_int("num_levels", self.num_levels, 2, MAX_LEVELS)
+        validation.check_one_of("arch", self.arch, _blocks.architectures(), "architecture")
+        image_shape = self.image_shape
+        if isinstance(image_shape, (tuple, list)):
+            image_shape = tuple(image_shape)
+        object.__setattr__(self, "image_shape", check_image_shape(image_shape))
+        check_num_levels(self.num_levels)
         check_int("num_layers", self.num_layers, 1)
         # Every color group needs at least one feature in each block.
         check_int("hidden_units", self.hidden_units, image_shape[2])

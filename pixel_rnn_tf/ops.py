@@ -64,8 +64,8 @@ def slice_along(x, axis, begin, size):
     strided slicing: the gradient of `tf.strided_slice` is a scatter into
     zeros that, on CPU, costs more than the slice's consumer (a Diagonal
     BiLSTM column's matmul, a Gated PixelCNN layer's convolution), where the
-    gradient of `tf.slice` is a pad. In the recurrences' loops that made a
-    training step up to 1.9x slower (BENCHMARKS.md, "Training throughput").
+    gradient of `tf.slice` is a pad. In the recurrences' loops that dominates
+    a training step (BENCHMARKS.md, "Training throughput").
 
     Args:
       x: a tensor of static rank.

@@ -24,9 +24,8 @@ methods of `NaiveStepper`.
 
 Called eagerly, the cached sampler compiles each row's loop with XLA
 (`jit_compile`; the row's noise is drawn outside XLA, whose random numbers
-differ from TensorFlow's kernels): a step is then a few tens of
-microseconds on a CPU instead of the hundreds that the graph executor
-spends dispatching its small ops. Inside a caller's `tf.function` (a
+differ from TensorFlow's kernels): a step then runs as one compiled
+program instead of the graph executor dispatching its many small ops. Inside a caller's `tf.function` (a
 SavedModel signature, say) it runs as a plain graph unless
 `jit_compile=True`. BENCHMARKS.md ("Sampling") has the numbers.
 """

@@ -263,3 +263,55 @@ def test_console_scripts_and_python_m_help():
     for flag in ("--output_dir", "--num_samples", "--condition", "--export_base"):
         assert flag in result.stdout
     assert "EVALUATE True" in result.stdout  # Importing the evaluate main shadows nothing.
+
+
+def test_sample_main_refuses_a_read_only_output_dir_before_sampling():
+    import shutil
+    import tempfile
+
+    import pixel_rnn_tf as prt
+
+    # Not under pytest's owner-only tmp_path: user nobody must reach it.
+    root = tempfile.mkdtemp(prefix="read-only-")
+    try:
+        os.chmod(root, 0o755)
+        model = os.path.join(root, "model.keras")
+        prt.build_model(prt.configs.get("digits_pixel_cnn", num_layers=1, hidden_units=2)).save(model)
+        os.chmod(model, 0o644)
+        target = os.path.join(root, "samples")
+        os.mkdir(target)
+        os.chmod(target, 0o555)
+        argv = ["pixel-rnn-sample", f"--model={model}", f"--output_dir={target}",
+                "--num_samples=2"]
+        # Root writes anywhere: the command runs as user nobody, its modules
+        # imported first (the interpreter's own files may be root's alone).
+        code = textwrap.dedent(f"""
+            import os, pwd, sys
+            import pixel_rnn_tf.cli.sample
+            if os.geteuid() == 0:
+                try:
+                    nobody = pwd.getpwnam("nobody")
+                except KeyError:
+                    sys.exit("no user nobody")
+                os.setgid(nobody.pw_gid)
+                os.setuid(nobody.pw_uid)
+            sys.argv = {argv!r}
+            pixel_rnn_tf.cli.sample.run()  # The console script.
+        """)
+        env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+        env.update(PYTHONPATH=REPO)
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root,
+            timeout=120,
+        )
+        if "no user nobody" in result.stderr:
+            pytest.skip("no user nobody to run the command as")
+        assert os.listdir(target) == []
+    finally:
+        shutil.rmtree(root)
+    assert result.returncode != 0
+    assert "output_dir" in result.stderr and "writable directory" in result.stderr, (
+        result.stderr[-2000:]
+    )
+    assert "Permission denied" in result.stderr
+    assert "Traceback" not in result.stderr

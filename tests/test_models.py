@@ -275,3 +275,21 @@ def test_bad_conditions_are_refused_before_the_compiled_step(
     dataset = tf.data.Dataset.from_tensor_slices((images, condition)).batch(4)
     with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match=message):
         model.evaluate(dataset, verbose=0)
+
+
+def test_conditional_model_fits_under_xla_and_refuses_bad_labels_there():
+    """`fit` itself under XLA, on the smallest network: a dict data set trains, a data set
+    with a label out of range is refused in its pipeline, naming `condition`."""
+    from pixel_rnn_tf import training
+
+    config = tiny_config("pixel_cnn", (2, 2, 1), num_levels=2, hidden_units=2, num_classes=3)
+    model = training.compile_model(prt.build_model(config), jit_compile=True)
+    images = random_images((4, 2, 2, 1), 2)
+    labels = np.array([0, 1, 2, 0], np.int32)
+    slices = tf.data.Dataset.from_tensor_slices
+    history = model.fit(slices({"images": images, "condition": labels}).batch(2), verbose=0)
+    assert model.jit_compile
+    assert np.isfinite(history.history["loss"][0])
+    bad = slices((images, np.array([0, 1, 3, 0], np.int32))).batch(2)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`condition` values"):
+        model.fit(bad, verbose=0)

@@ -1,4 +1,4 @@
-"""Receptive fields asserted as sets (§3.1-§3.3, DESIGN "receptive-field contract").
+"""Receptive fields asserted as sets (§3.1-§3.3).
 
 The expected field of every logit is derived from the architecture alone: a
 reachability computation over the layers' kernels, masks and recurrences,

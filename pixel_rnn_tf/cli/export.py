@@ -9,7 +9,7 @@ export/export_saved_model.py`, the same command at its older path).
 `model.keras`. The SavedModel is written whole to
 `<export_base>/<version>/` (by default the next integer version) and its
 path printed. Its signatures (`serving_default`/`log_prob`, `sample`,
-`complete`) are described in `pixel_rnn_tf/serving.py` and
+`complete`) are described in `pixel_rnn_tf/serving/signatures.py` and
 `export/README.md`.
 """
 

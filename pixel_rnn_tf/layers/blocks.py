@@ -9,6 +9,7 @@ sampler's one-pixel `step` alike.
 import keras
 import tensorflow as tf
 
+from pixel_rnn_tf import validation
 from pixel_rnn_tf.layers.diagonal_lstm import DiagonalBiLSTM
 from pixel_rnn_tf.layers.masked_conv import MaskedConv2D
 from pixel_rnn_tf.layers.row_lstm import RowLSTM
@@ -37,11 +38,7 @@ def architectures():
 
 def block_class(arch):
     """The block class of architecture `arch`."""
-    if arch not in _BLOCKS:
-        raise ValueError(
-            f"Unknown architecture. Expected one of {architectures()}. Received: arch={arch!r}"
-        )
-    return _BLOCKS[arch]
+    return _BLOCKS[validation.check_one_of("arch", arch, architectures(), "architecture")]
 
 
 class ResidualBlock(Composite, keras.layers.Layer):

@@ -106,7 +106,7 @@ class MaskedConv2D(keras.layers.Layer):
         Every mask zeroes the rows below the centre, and in a one-row kernel
         the columns right of it: those taps are not computed. A `3 x 3`
         kernel runs as `2 x 3`, a `7 x 7` as `4 x 7`, a `1 x 3` as `1 x 2`
-        (a tenth to a quarter faster on CPU, BENCHMARKS.md).
+        (fewer multiply-adds, none of them wasted on zeros).
         """
         kernel_height, kernel_width = self.kernel_size
         return kernel_height // 2 + 1, kernel_width if kernel_height > 1 else kernel_width // 2 + 1
@@ -216,9 +216,8 @@ def pointwise(inputs, convs):
     """`1 x 1` `MaskedConv2D`s of the same inputs, as one matmul.
 
     A `1 x 1` convolution is a matmul over the pixels. On CPU, oneDNN's
-    convolution and its backward filter pass ran at a half to a third of the
-    matmul's rate at this package's feature counts (BENCHMARKS.md, "Training
-    throughput"); and several convolutions of one input (the Diagonal
+    convolution and its backward filter pass run slower than the matmul at
+    this package's feature counts (BENCHMARKS.md, "Training throughput"); and several convolutions of one input (the Diagonal
     BiLSTM's two directions) are one larger matmul.
 
     Args:

@@ -164,7 +164,7 @@ class RowLSTM(SpatialLSTM):
 
     def initial_cache(self, inputs, width):
         batch = tf.shape(inputs)[0]
-        hidden, cell = self.initial_state(tf.stack([batch, width]))  # [B, W, h] each
+        hidden, cell = self.learned_state(tf.stack([batch, width]))  # [B, W, h] each
         side = self.kernel_width // 2
         hidden = tf.cast(tf.pad(hidden, [[0, 0], [side, side], [0, 0]]), self.compute_dtype)
         # Before row 0 the row above is the learned initial state (§5).

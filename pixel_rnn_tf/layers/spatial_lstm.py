@@ -204,7 +204,7 @@ class SpatialLSTM(keras.layers.Layer):
             name="initial_cell", shape=(self.units,), initializer="zeros"
         )
 
-    def initial_state(self, batch_shape):
+    def learned_state(self, batch_shape):
         """Learned `(hidden, cell)` broadcast to `batch_shape + [units]`."""
         shape = tf.concat([batch_shape, [self.units]], axis=0)
         return (

@@ -1,4 +1,4 @@
-"""The one-pixel step protocol: each layer owns its incremental step (DESIGN §2).
+"""The one-pixel step protocol: each layer owns its incremental step.
 
 The cached sampler computes a network at one pixel `(i, j)` at a time, from
 caches of what the earlier pixels produced. Every layer it runs defines,

@@ -1,4 +1,4 @@
-"""SavedModel export for TF Serving (DESIGN §4).
+"""SavedModel export for TF Serving.
 
 A served PixelRNN takes raw integer images and needs nothing of this package
 at load time: `tf.saved_model.load(path)` (or TF Serving) runs it. Layout on

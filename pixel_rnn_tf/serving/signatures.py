@@ -1,4 +1,4 @@
-"""The serving signatures (DESIGN §4): `ExportModule`, the `tf.Module` a SavedModel is saved from.
+"""The serving signatures: `ExportModule`, the `tf.Module` a SavedModel is saved from.
 
 A served PixelRNN takes raw integer images and needs nothing of this package
 at load time: `tf.saved_model.load(path)` (or TF Serving) runs it. Layout on
@@ -51,8 +51,8 @@ Under XLA (`jit_compile=True`, TPUs) `Assert` ops are compiled away (a bad
 pixel gives NaN): validate requests before they reach a compiled signature.
 
 `sampling_jit_compile=True` compiles the sampler's row loop with XLA inside
-the `sample` and `complete` signatures (the same images, several times
-faster on a CPU; BENCHMARKS.md). The validation stays outside the compiled
+the `sample` and `complete` signatures (the same images, faster on a
+CPU; BENCHMARKS.md). The validation stays outside the compiled
 part. A CPU TF Serving runs such functions only when started with
 `--xla_cpu_compilation_enabled=true`; without it those two signatures fail
 at their first request, so it is off by default.
