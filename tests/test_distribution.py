@@ -568,3 +568,29 @@ def test_sample_names_a_bad_seed(seed):
     dist = prt.PixelRNN(prt.build_model(tiny_config("pixel_cnn", (2, 2, 1), num_levels=2)))
     with pytest.raises(ValueError, match=r"Expected `seed`.*Received: seed="):
         dist.sample(1, seed=seed)
+
+
+def test_log_prob_under_xla_answers_outside_the_support_as_tfp_does():
+    """XLA compiles the assertions away: a pixel out of range gives probability zero
+    (`-inf`), a label out of range NaN; valid values keep their log-probabilities."""
+    model = prt.build_model(tiny_config("pixel_cnn", (2, 2, 1), num_levels=2, num_classes=3))
+    randomize_weights(model, seed=3)
+    images = random_images((3, 2, 2, 1), 2)
+    labels = np.array([0, 1, 2], np.int32)
+    expected = prt.PixelRNN(model, conditional_input=labels).log_prob(images).numpy()
+
+    @tf.function(jit_compile=True)
+    def log_prob(images, labels):
+        return prt.PixelRNN(model, conditional_input=labels).log_prob(images)
+
+    np.testing.assert_allclose(log_prob(images, labels).numpy(), expected, rtol=1e-5)
+    bad_images = images.copy()
+    bad_images[1, 1, 1, 0] = 2
+    answer = log_prob(bad_images, labels).numpy()
+    np.testing.assert_allclose(answer[[0, 2]], expected[[0, 2]], rtol=1e-5)
+    assert answer[1] == -np.inf
+    answer = log_prob(images, np.array([0, 3, 2], np.int32)).numpy()
+    assert np.isnan(answer[1]) and np.isfinite(answer[[0, 2]]).all()
+    # Without XLA the same values are refused, naming them.
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="value"):
+        prt.PixelRNN(model, conditional_input=labels).log_prob(bad_images)

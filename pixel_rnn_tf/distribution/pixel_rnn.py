@@ -75,10 +75,13 @@ class PixelRNN(tfd.Distribution):
         class embedding, a truncated float label or a NaN would give a
         silently wrong answer). Values are checked by assertions, which
         XLA compiles away: inside a caller's `tf.function(jit_compile=True)`
-        nothing can raise, and an out-of-range pixel gives NaN. Check the
-        values before the compiled function (`validation.check_images`,
-        `conditioning.check`, eagerly), as `fit`, `evaluate`, the sampler
-        and the serving signatures do.
+        nothing can raise, so there an image with an out-of-range pixel
+        gets `log_prob` `-inf` (probability zero, as tfp distributions
+        answer values outside their support) and an out-of-range label
+        NaN. To have them refused, check the values before the compiled
+        function (`validation.check_images`, `conditioning.check`,
+        eagerly), as `fit`, `evaluate`, the sampler and the serving
+        signatures do.
 
     Example:
 
@@ -270,8 +273,30 @@ class PixelRNN(tfd.Distribution):
             condition = self._flat_condition(leading)  # [N, *condition event]
         flat = tf.reshape(images, tf.concat([[-1], event], 0))  # [N, H, W, C]
         logits = self._model(flat if condition is None else (flat, condition))  # [N, H, W, C, L]
-        log_prob = tf.reshape(head.log_prob(logits, flat), leading)  # [...]
+        log_prob = tf.reshape(self._outside_support(flat, condition, logits), leading)  # [...]
         log_prob.set_shape(static_leading)
+        return log_prob
+
+    def _outside_support(self, images, condition, logits):
+        """The log-probabilities `[N]` of checked `images` `[N, H, W, C]`, where XLA let any by.
+
+        The assertions of `validation.check_images` and `conditioning.check`
+        raise in a graph and eagerly; XLA compiles them away. There, as a
+        tfp distribution answers, an image with a pixel outside `[0,
+        num_levels)` has probability zero (`-inf`), and a label outside
+        `[0, num_classes)`, an invalid parameter, gives NaN. Elsewhere this
+        changes no value.
+        """
+        num_levels = self.num_levels
+        in_range = tf.logical_and(images >= 0, images < num_levels)
+        log_prob = head.log_prob(logits, tf.where(in_range, images, 0))
+        log_prob = tf.where(
+            tf.reduce_all(in_range, axis=[1, 2, 3]), log_prob, tf.constant(-np.inf, log_prob.dtype)
+        )
+        num_classes = getattr(self._model.config, "num_classes", None)
+        if condition is not None and num_classes is not None:
+            valid = tf.logical_and(condition >= 0, condition < num_classes)
+            log_prob = tf.where(valid, log_prob, tf.constant(np.nan, log_prob.dtype))
         return log_prob
 
     def _sample_n(self, n, seed=None):
