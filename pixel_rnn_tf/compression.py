@@ -248,13 +248,7 @@ def _loops(model, jit_compile):
 
 
 def _check_batch_size(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not (
-        0 < batch_size < 2**32
-    ):
-        raise ValueError(
-            f"Expected `batch_size` to be a positive int. Received: batch_size={batch_size!r}"
-        )
-    return int(batch_size)
+    return int(validation.check_int("batch_size", batch_size, 1, 2**32 - 1))  # A header field.
 
 
 def _checked_condition(model, condition, count):

@@ -186,10 +186,7 @@ def evaluate(model, dataset, batch_size=DEFAULT_BATCH_SIZE, condition=None):
     prt.evaluate(model, images)["bits_per_dim"]
     ```
     """
-    if not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(
-            f"Expected `batch_size` to be a positive int. Received: batch_size={batch_size!r}"
-        )
+    batch_size = int(validation.check_int("batch_size", batch_size, 1))
     config = model.config
     check_finite_weights(model)
     batches, has_condition = _as_batches(model, dataset, batch_size, condition)

@@ -162,6 +162,15 @@ def check_image_shape(image_shape, purpose=None):
     return tuple(int(size) for size in image_shape)
 
 
+def check_dataset_image_shape(dataset, shape, image_shape):
+    """Refuses a data set whose images (`shape`; None: any) are not a model's `image_shape`."""
+    if shape is not None and tuple(shape) != tuple(image_shape):
+        raise ValueError(
+            f"The data set {dataset!r} has images of shape {tuple(shape)} but the model "
+            f"expects image_shape={tuple(image_shape)}."
+        )
+
+
 def check_one_of(name, value, choices, what):
     """Checks `value` is one of `choices`, a registry's names; returns it.
 

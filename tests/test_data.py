@@ -416,3 +416,12 @@ def test_folder_with_images_at_the_top_and_in_class_folders_is_refused(tmp_path)
         data.load("folder", data_dir=tmp_path, image_shape=(2, 2, 1), as_numpy=True)
     with pytest.raises(ValueError, match=r"not both"):
         data.load_labels("folder", data_dir=tmp_path)
+
+
+def test_a_data_set_of_other_images_than_the_models_is_refused_naming_both():
+    from pixel_rnn_tf import validation
+
+    validation.check_dataset_image_shape("digits", (8, 8, 1), (8, 8, 1))
+    validation.check_dataset_image_shape("folder", None, (8, 8, 1))  # Any shape.
+    with pytest.raises(ValueError, match=r"'digits' has images of shape \(8, 8, 1\).*\(28, 28, 1\)"):
+        validation.check_dataset_image_shape("digits", (8, 8, 1), (28, 28, 1))

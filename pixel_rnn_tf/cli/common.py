@@ -15,6 +15,7 @@ from pixel_rnn_tf import conditioning
 from pixel_rnn_tf import data
 from pixel_rnn_tf import files
 from pixel_rnn_tf import serving
+from pixel_rnn_tf import validation
 
 DATA_DIR_HELP = "Data directory (mnist_idx, tfds), or a folder of PNG/JPEG images (folder)."
 DOWNLOAD_HELP = "Download a tfds --dataset missing from --data_dir (needs network)."
@@ -99,8 +100,5 @@ def load_images(dataset, split, num_levels, data_dir, download, image_shape):
 
 def check_image_shape(dataset, shape, config):
     """Refuses a `--dataset` whose images (`shape`; None: any) are not the model's."""
-    if shape is not None and tuple(shape) != tuple(config.image_shape):
-        raise app.UsageError(
-            f"--dataset={dataset!r} has images of shape {tuple(shape)} but the model "
-            f"expects image_shape={config.image_shape}."
-        )
+    with usage_errors(prefix=f"--dataset={dataset!r}: "):
+        validation.check_dataset_image_shape(dataset, shape, config.image_shape)

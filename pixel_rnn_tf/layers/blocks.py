@@ -59,11 +59,7 @@ class ResidualBlock(Composite, keras.layers.Layer):
 
     def __init__(self, hidden_units, color_channels=1, residual=True, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(hidden_units, int) or hidden_units <= 0:
-            raise ValueError(
-                f"Expected `hidden_units` to be a positive int. Received: hidden_units={hidden_units}"
-            )
-        self.hidden_units = hidden_units
+        self.hidden_units = int(validation.check_int("hidden_units", hidden_units, 1))
         self.color_channels = color_channels
         self.residual = bool(residual)
 

@@ -40,6 +40,7 @@ from pixel_rnn_tf.layers.stepping import Composite
 from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.ops import slice_along
 from pixel_rnn_tf.registry import register_serializable
+from pixel_rnn_tf.validation import check_int
 
 
 def gate(x):
@@ -90,11 +91,7 @@ class VerticalConv2D(keras.layers.Layer):
 
     def __init__(self, filters, kernel_width, rows, include_current_row=True, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("filters", filters), ("rows", rows)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(
-                    f"Expected `{name}` to be a positive int. Received: {name}={value}"
-                )
+        filters, rows = int(check_int("filters", filters, 1)), int(check_int("rows", rows, 1))
         self.filters = filters
         self.kernel_width = masking.normalize_kernel_size((1, kernel_width), "kernel_width")[1]
         self.rows = rows

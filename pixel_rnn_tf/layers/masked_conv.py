@@ -8,6 +8,7 @@ from pixel_rnn_tf import masking
 from pixel_rnn_tf.ops import slice_along
 from pixel_rnn_tf.layers.stepping import write_at
 from pixel_rnn_tf.registry import register_serializable
+from pixel_rnn_tf.validation import check_int
 
 
 @register_serializable
@@ -57,8 +58,7 @@ class MaskedConv2D(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters <= 0:
-            raise ValueError(f"Expected `filters` to be a positive int. Received: filters={filters}")
+        filters = int(check_int("filters", filters, 1))
         if mask_type not in masking.MASK_TYPES:
             raise ValueError(
                 f"Expected `mask_type` to be one of {masking.MASK_TYPES}. "

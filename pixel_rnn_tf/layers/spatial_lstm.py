@@ -6,6 +6,7 @@ import tensorflow as tf
 from pixel_rnn_tf import masking
 from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.masked_conv import MaskedConv2D
+from pixel_rnn_tf.validation import check_int
 
 NUM_GATES = 4  # [o, f, i, g], in that order (§3.1).
 
@@ -173,8 +174,7 @@ class SpatialLSTM(keras.layers.Layer):
 
     def __init__(self, units, color_channels=1, implementation="auto", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units <= 0:
-            raise ValueError(f"Expected `units` to be a positive int. Received: units={units}")
+        units = int(check_int("units", units, 1))
         masking.color_groups(units, color_channels)  # Validates color_channels.
         self.units = units
         self.color_channels = color_channels

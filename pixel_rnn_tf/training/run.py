@@ -18,6 +18,7 @@ from pixel_rnn_tf import data
 from pixel_rnn_tf import evaluation
 from pixel_rnn_tf import files as files_lib
 from pixel_rnn_tf import serving
+from pixel_rnn_tf import validation
 from pixel_rnn_tf import visualize
 from pixel_rnn_tf.models import build_model
 from pixel_rnn_tf.training.compiling import DEFAULT_LEARNING_RATE
@@ -263,11 +264,7 @@ class _Run:
                 f"Expected a non-empty `{name}`. Received: {name}={split!r}, which holds no "
                 f"images of {dataset!r}."
             )
-        if tuple(images.shape[1:]) != config.image_shape:
-            raise ValueError(
-                f"The data set {dataset!r} has images of shape {tuple(images.shape[1:])} "
-                f"but the model expects image_shape={config.image_shape}."
-            )
+        validation.check_dataset_image_shape(dataset, images.shape[1:], config.image_shape)
         return images, _labels(config, dataset, split, images, options.data_dir, options.download)
 
     def _model(self):
