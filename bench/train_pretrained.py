@@ -117,8 +117,11 @@ def train_one(name, args, train, valid, test):
 
         files.atomic_write(record_path, write)
 
+    trained = model if args.implementation is None else _with_implementation(model, args.implementation)
+    if trained is not model:
+        save = _saved_through(model, trained, save)
     budget = _Budget(args.minutes * 60, args.batch_size, save, best=record.get("validation_nats"))
-    model.fit(
+    trained.fit(
         train, batch_size=args.batch_size, epochs=10**6, shuffle=True,
         validation_data=valid, validation_batch_size=500, callbacks=[budget], verbose=2,
         steps_per_epoch=args.steps_per_epoch,
@@ -127,6 +130,43 @@ def train_one(name, args, train, valid, test):
         print(f"{name}: no better validation NLL within the budget; nothing saved", flush=True)
         return
     record_test(name, args.out_dir, test)
+
+
+def _with_implementation(model, implementation):
+    """A compiled copy of `model` whose recurrent layers take `implementation`'s path.
+
+    The weights and the optimizer's state are the model's: the path changes
+    the speed, not the function (`ModelConfig.implementation`).
+    """
+    config = model.config.replace(implementation=implementation)
+    copy = prt.build_model(config)
+    copy.compile(
+        optimizer=keras.optimizers.Adam.from_config(model.optimizer.get_config()),
+        loss=CategoricalNLL(), metrics=[BitsPerDim()],
+    )
+    copy.optimizer.build(copy.trainable_variables)
+    _copy_state(model, copy)
+    return copy
+
+
+def _copy_state(source, target):
+    target.set_weights(source.get_weights())
+    for to, value in zip(target.optimizer.variables, source.optimizer.variables):
+        to.assign(value)
+
+
+def _saved_through(model, trained, save):
+    """`save`, of `model` holding `trained`'s weights and optimizer state.
+
+    The shipped file keeps the model's own configuration, whatever path
+    trained it.
+    """
+
+    def save_model(_, val, images, seconds):
+        _copy_state(trained, model)
+        save(model, val, images, seconds)
+
+    return save_model
 
 
 def record_test(name, out_dir, test):
@@ -162,6 +202,9 @@ def main():
     parser.add_argument("--steps_per_epoch", type=int, default=None,
                         help="Batches between validations; default one pass.")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--implementation", default=None, choices=("reference", "fused"),
+                        help="The recurrent layers' path while training (default: the model's "
+                             "own); the shipped file keeps the model's configuration.")
     parser.add_argument("--intra_op_threads", default="auto")
     parser.add_argument("--record_only", action="store_true",
                         help="Only evaluate the saved models on the test split into their records.")
