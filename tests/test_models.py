@@ -293,3 +293,26 @@ def test_conditional_model_fits_under_xla_and_refuses_bad_labels_there():
     bad = slices((images, np.array([0, 1, 3, 0], np.int32))).batch(2)
     with pytest.raises(tf.errors.InvalidArgumentError, match="`condition` values"):
         model.fit(bad, verbose=0)
+
+
+@pytest.mark.parametrize("input_form", ["numpy", "tf.data"])
+def test_fit_traces_the_train_step_once(input_form):
+    """The optimizer's variables exist before `fit` traces its step: a step that
+    creates variables is traced twice by `tf.function`, the recurrences included."""
+    from unittest import mock
+
+    from pixel_rnn_tf import training
+
+    config = tiny_config("row_lstm", (3, 3, 1), num_levels=2, hidden_units=2)
+    model = training.compile_model(prt.build_model(config))
+    images = random_images((4, 3, 3, 1), 2)
+    data = (
+        dict(x=images, y=images, batch_size=2) if input_form == "numpy"
+        else dict(x=tf.data.Dataset.from_tensor_slices((images, images)).batch(2))
+    )
+    train_step = type(model).train_step
+    with mock.patch.object(type(model), "train_step", autospec=True, side_effect=train_step) as traced:
+        model.fit(**data, epochs=1, steps_per_epoch=1, verbose=0)
+    assert traced.call_count == 1
+    assert model.optimizer.built
+    assert len(model.optimizer.variables) > 2  # Its slots, for every trainable variable.

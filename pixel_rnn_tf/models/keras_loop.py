@@ -36,7 +36,26 @@ class KerasLoop(keras.Model):
             elif isinstance(validation_data, (tuple, list)):
                 x_val, y_val, weights = self._checked_data(validation_data, None, {})
                 validation_data = (x_val, y_val) + tuple(weights.values())
+        self._build_optimizer()
         return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def train_on_batch(self, *args, **kwargs):
+        self._build_optimizer()
+        return super().train_on_batch(*args, **kwargs)
+
+    def _build_optimizer(self):
+        """Creates the optimizer's variables before the train step is traced.
+
+        Without a distribution strategy Keras creates them inside the first
+        trace of the step, and a `tf.function` that creates variables is
+        traced twice (once creating them, once more without): the whole
+        step, the recurrences' loops and their gradients, twice over. The
+        variables are the ones Keras would create at that point, for the
+        model's trainable variables when `fit` is called.
+        """
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x, y, kwargs = self._checked_data(x, y, kwargs)
