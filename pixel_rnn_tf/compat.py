@@ -100,3 +100,14 @@ def sublayers(layer):
     its recursive walk is private.
     """
     return list(layer._flatten_layers(include_self=True, recursive=True))
+
+
+def function_not_inlined(function):
+    """`function` as a `tf.function` (no AutoGraph) that callers' graphs call, not inline.
+
+    TensorFlow inlines every `tf.function` called in another one before the
+    graph optimizer runs; the `_noinline` attribute of its function library
+    keeps it a call. `tf.function` takes the attribute through its public
+    `experimental_attributes`, but its name is private to TensorFlow.
+    """
+    return tf.function(function, autograph=False, experimental_attributes={"_noinline": True})

@@ -146,3 +146,18 @@ def test_keras_layer_test_harness():
     parameters = inspect.signature(testing.TestCase.run_layer_test).parameters
     for name in ("run_training_check", "run_mixed_precision_check", "expected_output_dtype"):
         assert name in parameters, _changed("keras.src.testing.TestCase.run_layer_test")
+
+
+def test_function_not_inlined_is_a_call_with_the_noinline_attribute():
+    inner = compat.function_not_inlined(lambda x: tf.tanh(x) * 2.0)
+
+    @tf.function
+    def outer(x):
+        return inner(x) + 1.0
+
+    graph = outer.get_concrete_function(tf.TensorSpec([3])).graph.as_graph_def()
+    calls = [node for node in graph.node if node.op in ("PartitionedCall", "StatefulPartitionedCall")]
+    assert calls, f"{compat.VERSIONS}: the inner function is not a call op"
+    (called,) = [f for f in graph.library.function if f.signature.name == calls[0].attr["f"].func.name]
+    assert called.attr["_noinline"].b, f"{compat.VERSIONS}: `_noinline` is not on the function"
+    np.testing.assert_allclose(outer(tf.ones([3])), 2 * np.tanh(1.0) + 1, rtol=1e-6)

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from pixel_rnn_tf import compat
 from pixel_rnn_tf import masking
 from pixel_rnn_tf import ops
 from pixel_rnn_tf.layers.masked_conv import MaskedConv2D
@@ -32,11 +33,13 @@ def traced_once_per_model(function):
     """`function` as a `tf.function`: the layers' recurrences.
 
     Traced (with its gradient) once for all the layers of a model, which
-    share their shapes, not once per layer, and inlined into the caller's
-    graph when it runs. That matters most to the fused paths' unrolled
-    loops, thousands of ops.
+    share their shapes, not once per layer, and called as a function, not
+    inlined into the caller's graph: the graph optimizer and the executor
+    then prepare one body (and one gradient) for all the layers, where
+    inlined they prepared a copy per layer and direction, most of the time
+    to a model's first step and to its export. XLA inlines it all the same.
     """
-    return tf.function(function, autograph=False)
+    return compat.function_not_inlined(function)
 
 
 def lstm_update(gates, cell):
