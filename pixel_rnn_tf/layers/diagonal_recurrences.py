@@ -69,7 +69,7 @@ def column_state_to_state(hidden, kernel, padding="SAME", axis=-2):
     return tf.reshape(products, shape[:-1] + [gates])  # [..., rows', ..., 4h]
 
 
-@traced_once_per_model
+@traced_once_per_model(inlined=False)
 def skewed_recurrence(gates, initial_state, kernel):
     """One direction of the Diagonal LSTM as the paper runs it (§3.2): the reference path.
 
@@ -288,7 +288,7 @@ def diagonal_scan(gates, entering, kernel, width):
     return outputs
 
 
-@traced_once_per_model
+@traced_once_per_model(inlined=True)
 def fused_diagonal_recurrence(gates, entering, kernel, mirrored):
     """`skewed_recurrence` on the image's pixels only, unrolled: the fused path.
 

@@ -44,7 +44,7 @@ def row_state_to_state(hidden, kernel, padding="SAME"):
     return tf.reshape(products, [-1, width, gates])  # [B, W', 4h]
 
 
-@traced_once_per_model
+@traced_once_per_model(inlined=False)
 def row_recurrence(gates, initial_state, kernel):
     """The Row LSTM's recurrence, row by row (§3.1): the reference path.
 
@@ -72,7 +72,7 @@ def _broadcast_initial_state(gates, initial_state, units):
     return tuple(tf.broadcast_to(tf.cast(state, gates.dtype), shape) for state in initial_state)
 
 
-@traced_once_per_model
+@traced_once_per_model(inlined=True)
 def fused_row_recurrence(gates, initial_state, kernel):
     """`row_recurrence` unrolled, on two halves of the batch: the fused path.
 

@@ -29,17 +29,28 @@ def check_implementation(implementation):
     return "fused" if implementation == "fused" else "reference"
 
 
-def traced_once_per_model(function):
-    """`function` as a `tf.function`: the layers' recurrences.
+def traced_once_per_model(inlined):
+    """A decorator: `function` as a `tf.function`, for the layers' recurrences.
 
     Traced (with its gradient) once for all the layers of a model, which
-    share their shapes, not once per layer, and called as a function, not
-    inlined into the caller's graph: the graph optimizer and the executor
-    then prepare one body (and one gradient) for all the layers, where
-    inlined they prepared a copy per layer and direction, most of the time
-    to a model's first step and to its export. XLA inlines it all the same.
+    share their shapes, not once per layer. Called, not inlined (the
+    reference paths' loops): the graph optimizer and the executor prepare
+    one body and one gradient for all the layers, where inlined they
+    prepare a copy per layer and direction, most of the time to a model's
+    first step and to its export. Inlined (the fused paths, unrolled for
+    steady speed): the executor runs the unrolled steps of all the layers
+    as one graph, faster per step than calls. XLA inlines either.
+
+    Args:
+      inlined: bool, whether callers' graphs inline the function.
     """
-    return compat.function_not_inlined(function)
+
+    def decorate(function):
+        if inlined:
+            return tf.function(function, autograph=False)
+        return compat.function_not_inlined(function)
+
+    return decorate
 
 
 def lstm_update(gates, cell):
