@@ -141,7 +141,7 @@ def _with_implementation(model, implementation):
     config = model.config.replace(implementation=implementation)
     copy = prt.build_model(config)
     copy.compile(
-        optimizer=keras.optimizers.Adam.from_config(model.optimizer.get_config()),
+        optimizer=keras.optimizers.deserialize(keras.optimizers.serialize(model.optimizer)),
         loss=CategoricalNLL(), metrics=[BitsPerDim()],
     )
     copy.optimizer.build(copy.trainable_variables)
@@ -151,7 +151,7 @@ def _with_implementation(model, implementation):
 
 def _copy_state(source, target):
     target.set_weights(source.get_weights())
-    for to, value in zip(target.optimizer.variables, source.optimizer.variables):
+    for to, value in zip(target.optimizer.variables, source.optimizer.variables, strict=True):
         to.assign(value)
 
 

@@ -51,9 +51,10 @@ class KerasLoop(keras.Model):
         traced twice (once creating them, once more without): the whole
         step, the recurrences' loops and their gradients, twice over. The
         variables are the ones Keras would create at that point, for the
-        model's trainable variables when `fit` is called.
+        model's trainable variables when `fit` is called (an unbuilt model
+        is left to Keras, which builds both in the trace).
         """
-        if self.optimizer is not None and not self.optimizer.built:
+        if self.built and self.optimizer is not None and not self.optimizer.built:
             with self.distribute_strategy.scope():
                 self.optimizer.build(self.trainable_variables)
 
