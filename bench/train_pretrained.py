@@ -22,6 +22,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 import pixel_rnn_tf as prt
 from pixel_rnn_tf import files
@@ -39,7 +40,8 @@ def _machine():
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{cpu}, {training.available_cores()} cores used of {os.cpu_count()}, no GPU"
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or training.available_cores()
+    return f"{cpu}, {threads} intra-op thread(s) on {os.cpu_count()} cores, no GPU"
 
 
 class _Budget(keras.callbacks.Callback):

@@ -248,7 +248,7 @@ def _loops(model, jit_compile):
 
 
 def _check_batch_size(batch_size):
-    return int(validation.check_int("batch_size", batch_size, 1, 2**32 - 1))  # A header field.
+    return validation.check_int("batch_size", batch_size, 1, 2**32 - 1)  # A header field.
 
 
 def _checked_condition(model, condition, count):

@@ -186,7 +186,7 @@ def evaluate(model, dataset, batch_size=DEFAULT_BATCH_SIZE, condition=None):
     prt.evaluate(model, images)["bits_per_dim"]
     ```
     """
-    batch_size = int(validation.check_int("batch_size", batch_size, 1))
+    batch_size = validation.check_int("batch_size", batch_size, 1)
     config = model.config
     check_finite_weights(model)
     batches, has_condition = _as_batches(model, dataset, batch_size, condition)

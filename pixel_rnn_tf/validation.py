@@ -19,7 +19,10 @@ def is_int(value):
 
 
 def check_int(name, value, minimum, maximum=None):
-    """Checks a scalar argument is an int in `[minimum, maximum]`; returns it.
+    """Checks a scalar argument is an int in `[minimum, maximum]`; returns it as a Python int.
+
+    A Python int, not the NumPy integer it may have been: configs hold it and
+    serialize to JSON.
 
     Raises:
       ValueError: naming `name`, what it got, and what it expects.
@@ -29,7 +32,7 @@ def check_int(name, value, minimum, maximum=None):
             f"an int in [{minimum}, {maximum}]" if maximum is not None else f"an int >= {minimum}"
         )
         raise ValueError(f"Expected `{name}` to be {expected}. Received: {name}={value!r}")
-    return value
+    return int(value)
 
 
 def check_images(images, image_shape, num_levels, name="images", exact_rank=4):

@@ -385,3 +385,22 @@ def test_a_new_architecture_is_one_registered_block():
     np.testing.assert_array_equal(sampling.sample(model, 2, seed=(1, 1), jit_compile=False), naive)
     with pytest.raises(ValueError, match="already registered"):
         blocks.register_block("row_lstm")(WideRowLSTMBlock)
+
+
+@pytest.mark.parametrize(
+    "cls,kwargs",
+    [(layers.MaskedConv2D, dict(filters=np.int64(6), kernel_size=(1, 3))),
+     (layers.RowLSTM, dict(units=np.int32(3))),
+     (layers.PixelCNNBlock, dict(hidden_units=np.int64(3))),
+     (layers.VerticalConv2D, dict(filters=np.int64(4), kernel_width=3, rows=np.int32(2)))],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_numpy_integer_sizes_give_a_json_config(cls, kwargs):
+    """A size given as a NumPy integer is held as a Python int: the config serializes to JSON."""
+    import json
+
+    config = cls(**kwargs).get_config()
+    assert json.loads(json.dumps(config))["name"] == config["name"]
+    for name in kwargs:
+        if name in config and not isinstance(kwargs[name], tuple):
+            assert type(config[name]) is int

@@ -59,7 +59,7 @@ class ResidualBlock(Composite, keras.layers.Layer):
 
     def __init__(self, hidden_units, color_channels=1, residual=True, **kwargs):
         super().__init__(**kwargs)
-        self.hidden_units = int(validation.check_int("hidden_units", hidden_units, 1))
+        self.hidden_units = validation.check_int("hidden_units", hidden_units, 1)
         self.color_channels = color_channels
         self.residual = bool(residual)
 

@@ -91,7 +91,7 @@ class VerticalConv2D(keras.layers.Layer):
 
     def __init__(self, filters, kernel_width, rows, include_current_row=True, **kwargs):
         super().__init__(**kwargs)
-        filters, rows = int(check_int("filters", filters, 1)), int(check_int("rows", rows, 1))
+        filters, rows = check_int("filters", filters, 1), check_int("rows", rows, 1)
         self.filters = filters
         self.kernel_width = masking.normalize_kernel_size((1, kernel_width), "kernel_width")[1]
         self.rows = rows

@@ -58,7 +58,7 @@ class MaskedConv2D(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        filters = int(check_int("filters", filters, 1))
+        filters = check_int("filters", filters, 1)
         if mask_type not in masking.MASK_TYPES:
             raise ValueError(
                 f"Expected `mask_type` to be one of {masking.MASK_TYPES}. "

@@ -188,7 +188,7 @@ class SpatialLSTM(keras.layers.Layer):
 
     def __init__(self, units, color_channels=1, implementation="auto", **kwargs):
         super().__init__(**kwargs)
-        units = int(check_int("units", units, 1))
+        units = check_int("units", units, 1)
         masking.color_groups(units, color_channels)  # Validates color_channels.
         self.units = units
         self.color_channels = color_channels
